@@ -1,0 +1,1 @@
+"""HTTP only: routers, schemas, dependencies, and the one domain-error-to-problem+json mapper."""

@@ -1,0 +1,99 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import re
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
+
+from api.errors import register_error_handlers
+from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.problems import PROBLEM_RESPONSES
+from api.routers import (
+    agencies,
+    api_clients,
+    audit,
+    auth,
+    cases,
+    health,
+    reference,
+    referrals,
+    users,
+)
+from api.routing import TransactionalRoute
+from services.config import Settings, format_settings_error
+from services.logs import configure_logging
+from services.runtime import Runtime, build_runtime
+
+API_PREFIX = "/api/v1"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+DESCRIPTION = """
+Case management for child-protection teams. Every `/api/v1` operation needs a bearer token
+(`hvn_…`) from `POST /api/v1/auth/login` (staff) or `POST /api/v1/auth/token` (partner clients,
+OAuth2 client credentials), except those two. Errors are RFC 9457 problem details.
+"""
+
+
+def _sane_request_id(value: str) -> bool:
+    return bool(_SANE_REQUEST_ID.match(value))
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(
+        prefix=API_PREFIX, route_class=TransactionalRoute, responses=PROBLEM_RESPONSES
+    )
+    for module, tag in (
+        (auth, "auth"),
+        (agencies, "administration"),
+        (users, "administration"),
+        (api_clients, "administration"),
+        (reference, "reference"),
+        (cases, "cases"),
+        (referrals, "referrals"),
+        (audit, "audit"),
+    ):
+        router.include_router(module.router, tags=[tag])
+    return router
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    if runtime is None:
+        if settings is None:
+            try:
+                settings = Settings()
+            except ValidationError as error:
+                raise SystemExit(format_settings_error(error)) from None
+        runtime = build_runtime(settings)
+    settings = runtime.settings
+    configure_logging(settings.log_level)
+
+    app = FastAPI(
+        title="Haven",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.engine = runtime.engine
+    app.state.session_factory = runtime.session_factory
+
+    register_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+
+    # Added innermost first: the request id exists before the size check and the context.
+    app.add_middleware(RequestContextMiddleware, trust_forwarded_for=settings.trust_forwarded_for)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name="X-Request-ID",
+        validator=_sane_request_id,
+        update_request_header=True,
+    )
+    return app

@@ -1,0 +1,75 @@
+"""Request dependencies as `Annotated` aliases: the session, settings and the calling principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.routing import SESSION_STATE_KEY
+from services.config import Settings
+from services.errors import Unauthenticated
+from services.identity.tokens import resolve_token
+from services.policy import Principal
+
+bearer = HTTPBearer(
+    auto_error=False, description="An opaque `hvn_…` token from /auth/login or /auth/token."
+)
+
+
+def get_session(request: Request) -> Session:
+    session: Session | None = getattr(request.state, SESSION_STATE_KEY, None)
+    if session is None:
+        session = request.app.state.session_factory()
+        setattr(request.state, SESSION_STATE_KEY, session)
+    return session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("A bearer token is required.")
+    principal = resolve_token(session, credentials.credentials, settings)
+    request.state.principal = principal
+    return principal
+
+
+def get_any_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """Same as `get_principal`; named apart for endpoints a restricted token may use."""
+    return get_principal(request, session, settings, credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(alias="If-Match", description='The version you read, as its ETag: `"3"`.'),
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retry-safe key: the same key and body within 24 h returns the same record.",
+    ),
+]

@@ -1,0 +1,134 @@
+"""Pure ASGI middleware: body size limit, request context (address, request id), access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import PROBLEM_MEDIA_TYPE
+from services.audit.context import RequestMeta, request_scope
+
+access_log = logging.getLogger("haven.access")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 for bodies over the limit, declared (Content-Length) or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._reject(send)
+                    return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        request_id = correlation_id.get()
+        body = json.dumps(
+            {
+                "type": "https://haven.example/problems/payload-too-large",
+                "title": "Payload too large",
+                "status": 413,
+                "detail": f"The request body is larger than {self.max_bytes} bytes.",
+                "request_id": request_id,
+            }
+        ).encode()
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if request_id:
+            headers.append((b"x-request-id", request_id.encode()))
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Put the request id and client address where audit rows can find them; log each request
+    by route template and status only (never a query string or a body: they hold names)."""
+
+    def __init__(self, app: ASGIApp, *, trust_forwarded_for: bool) -> None:
+        self.app = app
+        self.trust_forwarded_for = trust_forwarded_for
+
+    def _client_address(self, scope: Scope) -> str | None:
+        if self.trust_forwarded_for:
+            for name, value in scope.get("headers", []):
+                if name == b"x-forwarded-for":
+                    return value.decode("latin-1").split(",")[0].strip()[:64] or None
+        client = scope.get("client")
+        return str(client[0])[:64] if client else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        meta = RequestMeta(
+            request_id=correlation_id.get(), client_address=self._client_address(scope)
+        )
+        status = 500
+        started = time.perf_counter()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with request_scope(meta):
+            try:
+                await self.app(scope, receive, capture)
+            finally:
+                route: Any = scope.get("route")
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": scope.get("method"),
+                        "route": getattr(route, "path", None) or "(unmatched)",
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "request_id": meta.request_id,
+                    },
+                )

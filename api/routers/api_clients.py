@@ -1,0 +1,5 @@
+"""Routes: api_clients. (Filled in by its issue.)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

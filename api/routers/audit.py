@@ -1,0 +1,5 @@
+"""Routes: audit. (Filled in by its issue.)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: cases. (Filled in by its issue.)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

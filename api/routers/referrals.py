@@ -1,0 +1,5 @@
+"""Routes: referrals. (Filled in by its issue.)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()

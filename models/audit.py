@@ -1,0 +1,45 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_case_id_seq", "case_id", "seq"),
+        Index("ix_audit_events_actor_id_seq", "actor_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """Position in the chain: 1, 2, 3 ... with no gaps."""
+    at: Mapped[datetime]
+    actor_type: Mapped[str] = mapped_column(String(16))
+    """`user`, `client` or `anonymous`."""
+    actor_id: Mapped[uuid.UUID | None]
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    actor_scopes: Mapped[str | None] = mapped_column(String(255))
+    """Space-separated OAuth scopes of a client actor."""
+    actor_agency_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    resource_type: Mapped[str | None] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[uuid.UUID | None]
+    """The case the event concerns, for the case's access log (also set on referral events)."""
+    fields: Mapped[str | None] = mapped_column(Text)
+    """JSON list of field names touched: names only, never values."""
+    outcome: Mapped[str] = mapped_column(String(16))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    """JSON object of non-sensitive context (status codes, target ids, counts)."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 over the canonical content of this row and `prev_hash`."""

@@ -1,0 +1,1 @@
+"""Cases, notes, blind-index tokens, idempotency records, erasure tombstones. (Issue 4.)"""

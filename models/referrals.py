@@ -1,0 +1,1 @@
+"""Referrals and partner updates. (Issue 6.)"""

@@ -1,0 +1,1 @@
+"""Use cases and every rule. Nothing here imports FastAPI."""

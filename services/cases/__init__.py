@@ -1,0 +1,1 @@
+"""Case intake, search, workflow, notes, erasure."""

@@ -1,0 +1,126 @@
+"""The `haven` command.
+
+It lives beside the use cases it drives; it starts the HTTP app by import string
+(`api.app:create_app`), so the import direction stays api → services → models.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+
+from services.cli import audit as audit_commands
+from services.cli import keys as key_commands
+from services.config import Settings, format_settings_error
+from services.runtime import Runtime, build_runtime
+
+app = typer.Typer(
+    name="haven",
+    help="Haven: case management for child-protection teams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(audit_commands.app, name="audit", help="Verify and checkpoint the audit log.")
+app.add_typer(key_commands.app, name="keys", help="Key-encryption keys: rotate, status.")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        typer.echo(format_settings_error(error), err=True)
+        raise typer.Exit(2) from None
+
+
+def load_runtime() -> Runtime:
+    return build_runtime(load_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    from services.database import migrate as run_migrations
+
+    runtime = load_runtime()
+    run_migrations(runtime.engine)
+    typer.echo("database is at the newest schema")
+
+
+@app.command()
+def bootstrap(
+    username: str = typer.Option(..., help="Username of the first system administrator."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+    generate_password: bool = typer.Option(
+        False, "--generate-password", help="Generate a password and print it once."
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing (exit 0) when users already exist."
+    ),
+) -> None:
+    """On an empty database, create the "System" agency and a system_admin."""
+    import secrets
+
+    from services.errors import Conflict, InvalidInput
+    from services.identity.bootstrap import bootstrap as run_bootstrap
+    from services.identity.bootstrap import has_users
+
+    if password_stdin == generate_password:
+        typer.echo("Give exactly one of --password-stdin or --generate-password.", err=True)
+        raise typer.Exit(2)
+    runtime = load_runtime()
+    if if_empty:
+        with runtime.session_factory() as session:
+            if has_users(session):
+                typer.echo("users exist already; bootstrap skipped")
+                return
+    if generate_password:
+        password = secrets.token_urlsafe(18)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with runtime.session_factory() as session, session.begin():
+            user = run_bootstrap(session, username=username, password=password)
+            user_id = user.id
+    except Conflict as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    except InvalidInput as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created system_admin {username!r} ({user_id}) in agency 'System'")
+    if generate_password:
+        typer.echo("")
+        typer.echo(f"  username: {username}")
+        typer.echo(f"  password: {password}")
+        typer.echo("  (shown once: store it in your password manager now)")
+        typer.echo("")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (HAVEN_HOST)."),
+    port: int | None = typer.Option(None, help="Port (HAVEN_PORT)."),
+    workers: int | None = typer.Option(None, help="Worker processes (HAVEN_WORKERS)."),
+) -> None:
+    """Run the API with uvicorn."""
+    import uvicorn
+
+    settings = load_settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        access_log=False,
+        proxy_headers=settings.trust_forwarded_for,
+        log_config=None,
+    )
+
+
+def main() -> None:
+    app()

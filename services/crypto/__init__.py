@@ -1,0 +1,1 @@
+"""Envelope encryption, keyring, blind indexes, signatures: the only importer of `cryptography`."""

@@ -1,0 +1,1 @@
+"""Users, passwords, tokens, API clients and second factors."""

@@ -1,0 +1,303 @@
+"""The one authorization policy: who may do what, and which records they may see.
+
+Two questions, asked in this order by every use case:
+1. `require(principal, action)`: may this kind of principal ever do this action? If not, 403
+   (`Forbidden`): the answer does not depend on any record, so it leaks nothing.
+2. Object level: the record is loaded through a visibility filter (`case_filter`,
+   `referral_filter`, `user_filter`, ...) so a record the principal may not see is simply not
+   found (404, `NotFound`), exactly as if it did not exist. `check_case` and friends make the same
+   decision for a record already in hand.
+
+Admins and auditors never read case content; API clients act only through their scopes and only
+on referrals addressed to their own agency.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, false, true
+
+from services.errors import Forbidden, NotFound
+
+
+class Role(StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    AGENCY_ADMIN = "agency_admin"
+    SUPERVISOR = "supervisor"
+    CASEWORKER = "caseworker"
+    AUDITOR = "auditor"
+
+
+class Scope(StrEnum):
+    REFERRALS_READ = "referrals:read"
+    REFERRALS_RESPOND = "referrals:respond"
+
+
+class Action(StrEnum):
+    AGENCY_CREATE = "agency.create"
+    AGENCY_LIST = "agency.list"
+    USER_CREATE = "user.create"
+    USER_LIST = "user.list"
+    USER_READ = "user.read"
+    USER_UPDATE = "user.update"
+    USER_RESET_PASSWORD = "user.reset_password"  # noqa: S105 (an action name)
+    API_CLIENT_CREATE = "api_client.create"
+    API_CLIENT_LIST = "api_client.list"
+    API_CLIENT_DELETE = "api_client.delete"
+    CASE_CREATE = "case.create"
+    CASE_READ = "case.read"
+    CASE_LIST = "case.list"
+    CASE_SEARCH = "case.search"
+    CASE_UPDATE = "case.update"
+    CASE_STAGE = "case.stage"
+    CASE_ASSIGN = "case.assign"
+    CASE_CLOSE = "case.close"
+    CASE_REOPEN = "case.reopen"
+    CASE_ERASE = "case.erase"
+    CASE_ACCESS_LOG = "case.access_log"
+    NOTE_CREATE = "note.create"
+    NOTE_LIST = "note.list"
+    REFERENCE_READ = "reference.read"
+    REFERRAL_CREATE = "referral.create"
+    REFERRAL_READ = "referral.read"
+    REFERRAL_LIST = "referral.list"
+    REFERRAL_APPROVE = "referral.approve"
+    REFERRAL_REJECT = "referral.reject"
+    REFERRAL_CANCEL = "referral.cancel"
+    REFERRAL_ACCEPT = "referral.accept"
+    REFERRAL_DECLINE = "referral.decline"
+    REFERRAL_UPDATE = "referral.update"
+    REFERRAL_COMPLETE = "referral.complete"
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a staff user (role) or a partner API client (scopes), of one agency."""
+
+    kind: Literal["user", "client"]
+    id: uuid.UUID
+    """User id, or the API client's row id."""
+    agency_id: uuid.UUID
+    name: str
+    """Username, or the client's public `client_id`."""
+    role: Role | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token_id: uuid.UUID | None = None
+    restricted_to: frozenset[str] = field(default_factory=frozenset)
+    """Non-empty for a token good only for some steps (e.g. `mfa.enrol`, `password.change`)."""
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == "user"
+
+    @property
+    def is_client(self) -> bool:
+        return self.kind == "client"
+
+
+_CASE_ROLES = frozenset({Role.SUPERVISOR, Role.CASEWORKER})
+_ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.AGENCY_ADMIN})
+_ALL_STAFF = frozenset(Role)
+
+# Which roles may ever attempt an action (object-level checks come after).
+ROLE_ACTIONS: Mapping[Action, frozenset[Role]] = {
+    Action.AGENCY_CREATE: frozenset({Role.SYSTEM_ADMIN}),
+    # Every staff member may list agencies: caseworkers pick a referral's receiving agency.
+    Action.AGENCY_LIST: _ALL_STAFF,
+    Action.USER_CREATE: _ADMIN_ROLES,
+    Action.USER_LIST: _ADMIN_ROLES,
+    Action.USER_READ: _ADMIN_ROLES,
+    Action.USER_UPDATE: _ADMIN_ROLES,
+    Action.USER_RESET_PASSWORD: _ADMIN_ROLES,
+    Action.API_CLIENT_CREATE: _ADMIN_ROLES,
+    Action.API_CLIENT_LIST: _ADMIN_ROLES,
+    Action.API_CLIENT_DELETE: _ADMIN_ROLES,
+    Action.CASE_CREATE: frozenset({Role.CASEWORKER}),
+    Action.CASE_READ: _CASE_ROLES,
+    Action.CASE_LIST: _CASE_ROLES,
+    Action.CASE_SEARCH: _CASE_ROLES,
+    Action.CASE_UPDATE: _CASE_ROLES,
+    Action.CASE_STAGE: _CASE_ROLES,
+    Action.CASE_ASSIGN: frozenset({Role.SUPERVISOR}),
+    Action.CASE_CLOSE: frozenset({Role.SUPERVISOR}),
+    Action.CASE_REOPEN: frozenset({Role.SUPERVISOR}),
+    Action.CASE_ERASE: frozenset({Role.SUPERVISOR}),
+    Action.CASE_ACCESS_LOG: frozenset({Role.SUPERVISOR}),
+    Action.NOTE_CREATE: _CASE_ROLES,
+    Action.NOTE_LIST: _CASE_ROLES,
+    Action.REFERENCE_READ: _ALL_STAFF,
+    Action.REFERRAL_CREATE: frozenset({Role.CASEWORKER}),
+    Action.REFERRAL_READ: _CASE_ROLES,
+    Action.REFERRAL_LIST: _CASE_ROLES,
+    Action.REFERRAL_APPROVE: frozenset({Role.SUPERVISOR}),
+    Action.REFERRAL_REJECT: frozenset({Role.SUPERVISOR}),
+    Action.REFERRAL_CANCEL: _CASE_ROLES,
+    Action.REFERRAL_ACCEPT: frozenset(),
+    Action.REFERRAL_DECLINE: frozenset(),
+    Action.REFERRAL_UPDATE: frozenset(),
+    Action.REFERRAL_COMPLETE: frozenset(),
+    Action.AUDIT_READ: frozenset({Role.AUDITOR}),
+    Action.AUDIT_VERIFY: frozenset({Role.AUDITOR}),
+}
+
+# Which scope lets a partner API client attempt an action.
+SCOPE_ACTIONS: Mapping[Action, str] = {
+    Action.REFERRAL_LIST: Scope.REFERRALS_READ,
+    Action.REFERRAL_READ: Scope.REFERRALS_READ,
+    Action.REFERENCE_READ: Scope.REFERRALS_READ,
+    Action.REFERRAL_ACCEPT: Scope.REFERRALS_RESPOND,
+    Action.REFERRAL_DECLINE: Scope.REFERRALS_RESPOND,
+    Action.REFERRAL_UPDATE: Scope.REFERRALS_RESPOND,
+    Action.REFERRAL_COMPLETE: Scope.REFERRALS_RESPOND,
+}
+
+
+def allowed(principal: Principal, action: Action) -> bool:
+    """May this principal ever attempt `action`? (No record involved.)"""
+    if principal.restricted_to:
+        return False
+    if principal.is_client:
+        scope = SCOPE_ACTIONS.get(action)
+        return scope is not None and scope in principal.scopes
+    return principal.role is not None and principal.role in ROLE_ACTIONS.get(action, frozenset())
+
+
+def require(principal: Principal, action: Action) -> None:
+    if not allowed(principal, action):
+        raise Forbidden(f"Your role may not perform {action.value}.", action=action.value)
+
+
+def not_found(action: Action, resource_type: str, resource_id: object) -> NotFound:
+    return NotFound(
+        f"No {resource_type} with that id.",
+        action=action.value,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+def can_see_case(principal: Principal, *, agency_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
+    """Staff case visibility: a supervisor sees its agency's cases, a caseworker its own."""
+    if principal.is_client or principal.restricted_to:
+        return False
+    if principal.role == Role.SUPERVISOR:
+        return agency_id == principal.agency_id
+    if principal.role == Role.CASEWORKER:
+        return agency_id == principal.agency_id and owner_id == principal.id
+    return False
+
+
+def case_filter(principal: Principal, agency_col: Any, owner_col: Any) -> ColumnElement[bool]:
+    """SQL condition equivalent to `can_see_case`, for every case query."""
+    if principal.is_client or principal.restricted_to:
+        return false()
+    if principal.role == Role.SUPERVISOR:
+        condition: ColumnElement[bool] = agency_col == principal.agency_id
+        return condition
+    if principal.role == Role.CASEWORKER:
+        both: ColumnElement[bool] = (agency_col == principal.agency_id) & (
+            owner_col == principal.id
+        )
+        return both
+    return false()
+
+
+def check_case(
+    principal: Principal,
+    action: Action,
+    *,
+    case_id: uuid.UUID,
+    agency_id: uuid.UUID,
+    owner_id: uuid.UUID,
+) -> None:
+    """Role check, then object check, for a case already loaded."""
+    require(principal, action)
+    if not can_see_case(principal, agency_id=agency_id, owner_id=owner_id):
+        raise not_found(action, "case", case_id)
+
+
+# --- referrals -----------------------------------------------------------------------------
+
+PARTNER_VISIBLE_STATUSES = frozenset(
+    {"sent", "accepted", "in_progress", "completed", "declined", "cancelled"}
+)
+"""A partner lists referrals addressed to it once sent; never a pending or rejected one."""
+
+PARTNER_LIVE_STATUSES = frozenset({"sent", "accepted", "in_progress"})
+"""Only while a referral is live does the partner see any case field."""
+
+
+def partner_sees_case_fields(status: str) -> bool:
+    return status in PARTNER_LIVE_STATUSES
+
+
+def can_see_referral(
+    principal: Principal,
+    *,
+    status: str,
+    from_agency_id: uuid.UUID,
+    to_agency_id: uuid.UUID,
+    case_agency_id: uuid.UUID,
+    case_owner_id: uuid.UUID,
+) -> bool:
+    if principal.is_client:
+        return to_agency_id == principal.agency_id and status in PARTNER_VISIBLE_STATUSES
+    return can_see_case(principal, agency_id=case_agency_id, owner_id=case_owner_id)
+
+
+def referral_filter(
+    principal: Principal,
+    *,
+    status_col: Any,
+    to_agency_col: Any,
+    case_agency_col: Any,
+    case_owner_col: Any,
+) -> ColumnElement[bool]:
+    if principal.restricted_to:
+        return false()
+    if principal.is_client:
+        condition: ColumnElement[bool] = (to_agency_col == principal.agency_id) & (
+            status_col.in_(sorted(PARTNER_VISIBLE_STATUSES))
+        )
+        return condition
+    return case_filter(principal, case_agency_col, case_owner_col)
+
+
+# --- administration ------------------------------------------------------------------------
+
+
+def user_filter(principal: Principal, agency_col: Any) -> ColumnElement[bool]:
+    """Users (and API clients) an admin may see: all for a system admin, its own agency else."""
+    if principal.role == Role.SYSTEM_ADMIN and not principal.restricted_to:
+        return true()
+    if principal.role == Role.AGENCY_ADMIN and not principal.restricted_to:
+        condition: ColumnElement[bool] = agency_col == principal.agency_id
+        return condition
+    return false()
+
+
+def can_manage_agency_members(principal: Principal, agency_id: uuid.UUID) -> bool:
+    if principal.restricted_to or principal.is_client:
+        return False
+    if principal.role == Role.SYSTEM_ADMIN:
+        return True
+    return principal.role == Role.AGENCY_ADMIN and agency_id == principal.agency_id
+
+
+def assignable_roles(principal: Principal) -> frozenset[Role]:
+    """Roles an admin may hand out: only a system admin creates admins of other kinds."""
+    if principal.role == Role.SYSTEM_ADMIN:
+        return frozenset(Role)
+    if principal.role == Role.AGENCY_ADMIN:
+        return frozenset({Role.AGENCY_ADMIN, Role.SUPERVISOR, Role.CASEWORKER})
+    return frozenset()

@@ -1,0 +1,32 @@
+"""What a running Haven process holds: settings, the engine, the session factory, the keyring.
+
+Built once per process (each uvicorn worker, each CLI call) from the settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.db import make_engine, make_session_factory
+from services.audit import install_chain_hook
+from services.config import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    install_chain_hook()
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine))

@@ -1,0 +1,123 @@
+"""Shared fixtures.
+
+Isolation: the session-wide database is migrated once; each test runs inside an outer transaction
+on one connection that is rolled back at the end (the app's commits become savepoints), so tests
+never see each other's rows. Tests that need real commits (concurrency, several processes,
+refusals surviving a rollback end to end) use `fresh_runtime`, a freshly migrated database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from models.db import make_engine
+from services.audit import install_chain_hook
+from services.config import Settings
+from services.runtime import Runtime, build_runtime
+from tests.databases import BACKEND, is_postgres, migrated_database
+
+
+def pytest_report_header() -> str:
+    return f"haven test backend: {BACKEND}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if is_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the PostgreSQL pass of `make test`)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with migrated_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    install_chain_hook()
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tmp_var(tmp_path: Path) -> Path:
+    folder = tmp_path / "var"
+    folder.mkdir()
+    return folder
+
+
+def make_settings(database_url: str, folder: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "key_file": folder / "keyring.json",
+        "audit_checkpoint_file": folder / "audit-checkpoints.jsonl",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_var: Path) -> Settings:
+    return make_settings(database_url, tmp_var)
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for arranging data and calling services; everything is rolled back."""
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
+    return Runtime(settings=settings, engine=engine, session_factory=session_factory)
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> FastAPI:
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def fresh_runtime(tmp_var: Path) -> Iterator[Runtime]:
+    """A freshly migrated database of its own, with real commits."""
+    with migrated_database() as url:
+        runtime = build_runtime(make_settings(url, tmp_var))
+        yield runtime
+        runtime.engine.dispose()
