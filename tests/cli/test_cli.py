@@ -1,0 +1,139 @@
+"""The `haven` command: migrate, bootstrap, settings errors, working from any directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from models.audit import AuditEvent
+from models.db import make_engine, make_session_factory
+from models.identity import Agency, User
+from services.cli import app
+from services.crypto.passwords import verify_password
+from tests.databases import empty_database
+
+runner = CliRunner()
+PASSWORD = "a sentence long enough to pass"
+
+
+def _env(url: str, folder: Path) -> dict[str, str]:
+    return {
+        "HAVEN_DATABASE_URL": url,
+        "HAVEN_KEY_FILE": str(folder / "keyring.json"),
+        "HAVEN_AUDIT_CHECKPOINT_FILE": str(folder / "checkpoints.jsonl"),
+    }
+
+
+def test_migrate_then_bootstrap_creates_the_system_agency_and_admin(tmp_path: Path) -> None:
+    with empty_database() as url:
+        env = _env(url, tmp_path)
+        migrated = runner.invoke(app, ["migrate"], env=env)
+        assert migrated.exit_code == 0, migrated.output
+        created = runner.invoke(
+            app,
+            ["bootstrap", "--username", "Amal", "--password-stdin"],
+            input=PASSWORD + "\n",
+            env=env,
+        )
+        assert created.exit_code == 0, created.output
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                user = session.scalars(select(User)).one()
+                agency = session.get(Agency, user.agency_id)
+                assert agency is not None and agency.name == "System"
+                assert user.username == "amal"
+                assert user.role == "system_admin"
+                assert verify_password(PASSWORD, user.password_hash)
+                assert PASSWORD not in user.password_hash
+                actions = session.scalars(select(AuditEvent.action)).all()
+                assert "user.bootstrap" in actions
+        finally:
+            engine.dispose()
+
+
+def test_bootstrap_refuses_when_users_exist(tmp_path: Path) -> None:
+    with empty_database() as url:
+        env = _env(url, tmp_path)
+        assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+        args = ["bootstrap", "--username", "first", "--password-stdin"]
+        assert runner.invoke(app, args, input=PASSWORD + "\n", env=env).exit_code == 0
+        again = runner.invoke(
+            app,
+            ["bootstrap", "--username", "second", "--password-stdin"],
+            input=PASSWORD + "\n",
+            env=env,
+        )
+        assert again.exit_code != 0
+        skipped = runner.invoke(
+            app, ["bootstrap", "--username", "x", "--generate-password", "--if-empty"], env=env
+        )
+        assert skipped.exit_code == 0
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                assert session.scalar(select(func.count()).select_from(User)) == 1
+        finally:
+            engine.dispose()
+
+
+def test_bootstrap_rejects_a_weak_password(tmp_path: Path) -> None:
+    with empty_database() as url:
+        env = _env(url, tmp_path)
+        assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+        weak = runner.invoke(
+            app, ["bootstrap", "--username", "a", "--password-stdin"], input="short\n", env=env
+        )
+        assert weak.exit_code == 2
+        assert "at least 12" in weak.output
+
+
+def test_generated_password_is_printed_once_and_works(tmp_path: Path) -> None:
+    with empty_database() as url:
+        env = _env(url, tmp_path)
+        assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+        result = runner.invoke(
+            app, ["bootstrap", "--username", "admin", "--generate-password"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        line = next(li for li in result.output.splitlines() if "password:" in li)
+        password = line.split("password:", 1)[1].strip()
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                user = session.scalars(select(User)).one()
+                assert verify_password(password, user.password_hash)
+        finally:
+            engine.dispose()
+
+
+def test_invalid_settings_fail_with_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["migrate"], env={"HAVEN_PORT": "eighty", "HAVEN_DATABASE_URL": "mysql://x"}
+    )
+    assert result.exit_code == 2
+    assert "HAVEN_PORT" in result.output
+    assert "HAVEN_DATABASE_URL" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_the_installed_command_works_from_any_directory(tmp_path: Path) -> None:
+    """A relative SQLite path is relative to the working directory, wherever that is."""
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = dict(os.environ)
+    env.pop("HAVEN_DATABASE_URL", None)
+    env.update({"HAVEN_KEY_FILE": str(tmp_path / "keyring.json")})
+    haven = Path(sys.executable).with_name("haven")
+    done = subprocess.run(
+        [str(haven), "migrate"], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert (work / "var" / "haven.db").exists()
