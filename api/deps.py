@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.routing import SESSION_STATE_KEY
 from services.config import Settings
+from services.crypto import Keyring
 from services.errors import Unauthenticated
 from services.identity.tokens import resolve_token
 from services.policy import Principal
@@ -32,8 +33,14 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.runtime.keyring
+    return keyring
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 
 
 def get_principal(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
 from services.config import Settings
+from services.crypto import Keyring, load_keyring
 
 
 @dataclass
@@ -20,13 +21,20 @@ class Runtime:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    keyring: Keyring
 
 
 def build_runtime(settings: Settings) -> Runtime:
     install_chain_hook()
+    keyring = load_keyring(settings)  # first: refuse to start on a bad key file
     engine = make_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    return Runtime(settings=settings, engine=engine, session_factory=make_session_factory(engine))
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        keyring=keyring,
+    )

@@ -22,6 +22,7 @@ from api.app import create_app
 from models.db import make_engine
 from services.audit import install_chain_hook
 from services.config import Settings
+from services.crypto import load_keyring
 from services.runtime import Runtime, build_runtime
 from tests.databases import BACKEND, is_postgres, migrated_database
 
@@ -100,7 +101,12 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
-    return Runtime(settings=settings, engine=engine, session_factory=session_factory)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        keyring=load_keyring(settings),  # a new keyring file in this test's temporary folder
+    )
 
 
 @pytest.fixture

@@ -1,1 +1,43 @@
-"""Envelope encryption, keyring, blind indexes, signatures: the only importer of `cryptography`."""
+"""Envelope encryption, keyring, blind indexes, signatures: the only importer of `cryptography`.
+
+Other areas import only the names below (and `services.crypto.passwords`, `services.crypto.totp`).
+"""
+
+from services.crypto.blind_index import BlindIndex
+from services.crypto.data_keys import (
+    create_data_key,
+    destroy_data_key,
+    load_data_key,
+    load_data_keys,
+)
+from services.crypto.envelope import (
+    decrypt_field,
+    encrypt_field,
+    new_data_key,
+    open_sealed,
+    seal,
+)
+from services.crypto.errors import DecryptionError, KeyringError
+from services.crypto.keyring import Keyring, WrappedKey, load_keyring
+from services.crypto.normalise import normalise
+from services.crypto.signing import verify_signature
+
+__all__ = [
+    "BlindIndex",
+    "DecryptionError",
+    "Keyring",
+    "KeyringError",
+    "WrappedKey",
+    "create_data_key",
+    "decrypt_field",
+    "destroy_data_key",
+    "encrypt_field",
+    "load_data_key",
+    "load_data_keys",
+    "load_keyring",
+    "new_data_key",
+    "normalise",
+    "open_sealed",
+    "seal",
+    "verify_signature",
+]

@@ -1,0 +1,318 @@
+"""The keyring: key-encryption keys (KEKs), the blind-index root, the system root, the signing key.
+
+`Keyring` is the interface the rest of Haven uses; `LocalFileKeyring` keeps the keys in one JSON
+file (`HAVEN_KEY_FILE`), and an external KMS can implement the same Protocol later (wrap/unwrap
+and sign become KMS calls; the derived keys come from KMS-held HMAC keys).
+
+The local file:
+- is created on first start with mode 0600 (its folder 0700), written to a temporary file,
+  fsync'd and renamed into place, so a crash never leaves half a keyring;
+- is refused (`KeyringError`) when group or others have any permission on it;
+- is changed only under an exclusive `fcntl` lock on `<key file>.lock`, re-read under the lock,
+  so two processes adding a KEK version at once get two versions, never a lost one;
+- is re-read by a running process when it changes on disk (checked with one `stat` before each
+  wrap, and whenever an unwrap meets a version this process has not seen), so server workers pick
+  up a rotation's new KEK without a restart.
+
+Old KEK versions are kept: a data key wrapped under any version the file holds can be unwrapped.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from services.config import Settings
+from services.crypto.envelope import KEY_BYTES, gcm_decrypt, gcm_encrypt
+from services.crypto.errors import DecryptionError, KeyringError
+from services.crypto.signing import new_signing_seed, public_key_of, sign_with_seed
+
+FILE_FORMAT = 1
+_WRAP_PURPOSE = b"haven.dek-wrap.kek-version="
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A data key encrypted under one KEK version; the version travels with the blob."""
+
+    kek_version: int
+    blob: bytes
+
+
+@runtime_checkable
+class Keyring(Protocol):
+    """What Haven needs from a key store (local file now, an external KMS later)."""
+
+    def current_kek_version(self) -> int: ...
+    def kek_versions(self) -> list[int]: ...
+    def wrap_data_key(self, dek: bytes) -> WrappedKey: ...
+    def unwrap_data_key(self, wrapped: WrappedKey) -> bytes: ...
+    def add_kek_version(self) -> int: ...
+    def system_key(self, purpose: str) -> bytes: ...
+    def blind_index_key(self, field: str) -> bytes: ...
+    def sign(self, message: bytes) -> bytes: ...
+    def signing_public_key(self) -> bytes: ...
+
+
+def hkdf(root: bytes, info: bytes) -> bytes:
+    """HKDF-SHA256 (RFC 5869) of a 32-byte root key, 32 bytes out, one `info` per purpose."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(root)
+
+
+def _wrap_aad(version: int) -> bytes:
+    return _WRAP_PURPOSE + str(version).encode("ascii")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise KeyringError(f"keyring entry {what} is missing or not a string")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise KeyringError(f"keyring entry {what} is not valid base64") from None
+    if len(data) != KEY_BYTES:
+        raise KeyringError(f"keyring entry {what} is not a 32-byte key")
+    return data
+
+
+@dataclass(frozen=True)
+class _Material:
+    keks: dict[int, bytes]
+    current: int
+    index_root: bytes
+    system_root: bytes
+    signing_seed: bytes
+    raw: dict[str, Any]
+
+
+def _parse(raw: object, path: Path) -> _Material:
+    if not isinstance(raw, dict) or raw.get("haven_keyring") != FILE_FORMAT:
+        raise KeyringError(f"{path} is not a Haven keyring (format {FILE_FORMAT})")
+    entries = raw.get("keks")
+    if not isinstance(entries, list) or not entries:
+        raise KeyringError(f"{path} holds no key-encryption keys")
+    keks: dict[int, bytes] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("version"), int):
+            raise KeyringError(f"{path}: a KEK entry has no integer version")
+        version = entry["version"]
+        keks[version] = _unb64(entry.get("key"), f"kek {version}")
+    current = raw.get("current_kek_version")
+    if not isinstance(current, int) or current not in keks:
+        raise KeyringError(f"{path}: current_kek_version names no KEK in the file")
+    return _Material(
+        keks=keks,
+        current=current,
+        index_root=_unb64(raw.get("blind_index_root"), "blind_index_root"),
+        system_root=_unb64(raw.get("system_root"), "system_root"),
+        signing_seed=_unb64(raw.get("signing_key"), "signing_key"),
+        raw=raw,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _new_file_content() -> dict[str, Any]:
+    return {
+        "haven_keyring": FILE_FORMAT,
+        "created_at": _now(),
+        "current_kek_version": 1,
+        "keks": [{"version": 1, "key": _b64(os.urandom(KEY_BYTES)), "created_at": _now()}],
+        "blind_index_root": _b64(os.urandom(KEY_BYTES)),
+        "system_root": _b64(os.urandom(KEY_BYTES)),
+        "signing_key": _b64(new_signing_seed()),
+    }
+
+
+def _check_permissions(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise KeyringError(f"key file {path} is not a regular file")
+    if info.st_mode & 0o077:
+        raise KeyringError(
+            f"key file {path} is accessible by group or others "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); refusing to start. "
+            f"Run `chmod 600 {path}` and check who could have copied it."
+        )
+
+
+def _fingerprint(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+class LocalFileKeyring:
+    """The keyring kept in one local JSON file (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._lock = threading.Lock()
+        self._material: _Material
+        self._seen: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._ensure_file()
+        self._reload()
+
+    # --- file handling ---------------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _ensure_file(self) -> None:
+        if self.path.exists():
+            return
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise KeyringError(
+                f"cannot create the key file's folder {self.path.parent}: {error}"
+            ) from None
+        with self._file_lock():
+            if not self.path.exists():  # another process may have won the race
+                self._write(_new_file_content())
+
+    def _write(self, content: dict[str, Any]) -> None:
+        """Atomically replace the key file: temp file (0600) + fsync + rename + fsync folder."""
+        data = json.dumps(content, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+        fd, tmp = tempfile.mkstemp(prefix=".keyring-", suffix=".tmp", dir=self.path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+    def _read(self) -> tuple[_Material, tuple[int, int, int, int]]:
+        try:
+            with open(self.path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                _check_permissions(self.path, info)
+                data = handle.read()
+        except FileNotFoundError:
+            raise KeyringError(f"key file {self.path} does not exist") from None
+        except PermissionError:
+            raise KeyringError(f"key file {self.path} is not readable by this user") from None
+        try:
+            raw = json.loads(data)
+        except ValueError:
+            raise KeyringError(f"key file {self.path} is not valid JSON") from None
+        return _parse(raw, self.path), _fingerprint(info)
+
+    def _reload(self) -> None:
+        material, seen = self._read()
+        with self._lock:
+            self._material, self._seen = material, seen
+
+    def _refresh_if_changed(self) -> None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            raise KeyringError(f"key file {self.path} has disappeared") from None
+        if _fingerprint(info) != self._seen:
+            self._reload()
+
+    # --- the Keyring interface -------------------------------------------------------------
+    def current_kek_version(self) -> int:
+        self._refresh_if_changed()
+        return self._material.current
+
+    def kek_versions(self) -> list[int]:
+        self._refresh_if_changed()
+        return sorted(self._material.keks)
+
+    def wrap_data_key(self, dek: bytes) -> WrappedKey:
+        if len(dek) != KEY_BYTES:
+            raise ValueError("a data key must be 32 bytes")
+        self._refresh_if_changed()
+        material = self._material
+        version = material.current
+        blob = gcm_encrypt(material.keks[version], dek, _wrap_aad(version))
+        return WrappedKey(kek_version=version, blob=blob)
+
+    def unwrap_data_key(self, wrapped: WrappedKey) -> bytes:
+        kek = self._material.keks.get(wrapped.kek_version)
+        if kek is None:
+            self._reload()  # a rotation in another process may have added it
+            kek = self._material.keks.get(wrapped.kek_version)
+        if kek is None:
+            raise KeyringError(
+                f"data key is wrapped under KEK version {wrapped.kek_version}, "
+                f"which the keyring {self.path} does not hold"
+            )
+        dek = gcm_decrypt(kek, wrapped.blob, _wrap_aad(wrapped.kek_version))
+        if len(dek) != KEY_BYTES:
+            raise DecryptionError("unwrapped data key has the wrong length")
+        return dek
+
+    def add_kek_version(self) -> int:
+        with self._file_lock():
+            material, _ = self._read()  # the newest file, not our possibly stale copy
+            version = max(material.keks) + 1
+            content = dict(material.raw)
+            content["keks"] = [
+                *material.raw["keks"],
+                {"version": version, "key": _b64(os.urandom(KEY_BYTES)), "created_at": _now()},
+            ]
+            content["current_kek_version"] = version
+            self._write(content)
+            self._reload()
+        return version
+
+    def system_key(self, purpose: str) -> bytes:
+        if not purpose:
+            raise ValueError("a system key needs a purpose")
+        return hkdf(self._material.system_root, b"haven.system:" + purpose.encode("utf-8"))
+
+    def blind_index_key(self, field: str) -> bytes:
+        if not field:
+            raise ValueError("a blind-index key needs a field name")
+        return hkdf(self._material.index_root, b"haven.blind-index:" + field.encode("utf-8"))
+
+    def sign(self, message: bytes) -> bytes:
+        return sign_with_seed(self._material.signing_seed, message)
+
+    def signing_public_key(self) -> bytes:
+        return public_key_of(self._material.signing_seed)
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The process's keyring: creates `settings.key_file` (0600) when absent, refuses a file that
+    group or others may access, a damaged file, or one this user cannot read (`KeyringError`)."""
+    return LocalFileKeyring(settings.key_file)
