@@ -1,1 +1,128 @@
-"""Cases, notes, blind-index tokens, idempotency records, erasure tombstones. (Issue 4.)"""
+"""Cases, notes, blind-index tokens, idempotency records, erasure tombstones. (Issue 4.)
+
+Plain columns hold only what routes and schedules work (ids, case number, agency, owner, status,
+stage, risk level, dates, version). Everything that describes the child lives in `Case.content`,
+one AES-256-GCM blob under the case's own data key (`services/cases/content.py` defines it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, new_id, utcnow
+
+
+class Case(Base):
+    """One child's case: routing columns in the clear, the record itself encrypted."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_agency_id_created_at", "agency_id", "created_at"),
+        Index("ix_cases_status_next_action_due_at", "status", "next_action_due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    """Human-friendly reference, `HVN-<year>-<6 digits>`; carries no child data."""
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    """The caseworker responsible for the case."""
+    status: Mapped[str] = mapped_column(String(16))
+    """`open` or `closed`."""
+    stage: Mapped[str] = mapped_column(String(32))
+    """`registration`, `assessment`, `case_plan`, `implementation`, `follow_up` or `closure`."""
+    risk_level: Mapped[str] = mapped_column(String(16))
+    """`high`, `medium` or `low`: drives `next_action_due_at`."""
+    version: Mapped[int] = mapped_column(Integer)
+    """Optimistic-concurrency version: 1 at intake, +1 on every change (the ETag)."""
+    data_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_keys.id"), unique=True)
+    """The case's own wrapped data key; every ciphertext of the case is under it."""
+    content: Mapped[bytes]
+    """The case body (child, location, caregivers, concerns, narrative...) as encrypted JSON."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When the case entered its current stage (or was reopened): the base of review dates."""
+    next_action_due_at: Mapped[datetime | None]
+    """When the next action is due, from the risk level; null once the case is closed."""
+    closure_requested_at: Mapped[datetime | None]
+    """When the case reached the `closure` stage (closure awaits a supervisor)."""
+    closed_at: Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseNote(Base):
+    """A caseworker's note, encrypted under its case's data key."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (Index("ix_case_notes_case_id_created_at", "case_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    text_encrypted: Mapped[bytes]
+    """The note's text, AES-GCM under the case's data key (table `case_notes`, field `text`)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseSearchToken(Base):
+    """A blind-index token: truncated keyed HMAC of one normalised value of a case."""
+
+    __tablename__ = "case_search_tokens"
+    __table_args__ = (Index("ix_case_search_tokens_field_token", "field", "token"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Which value was indexed: `given_name`, `family_name` or `full_name`."""
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class IdempotencyRecord(Base):
+    """What a retried POST needs to return the first answer; no plaintext of the request."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("principal_id", "key_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    principal_id: Mapped[uuid.UUID]
+    """The user or API client that sent the key (keys are per caller)."""
+    key_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the `Idempotency-Key` header."""
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """Keyed HMAC-SHA-256 of the operation and its canonical body: recognises a replay."""
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[uuid.UUID]
+    case_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    """The case concerned (erasure removes the case's records)."""
+    status_code: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CaseTombstone(Base):
+    """What remains of an erased case: its number, who erased it, when and why."""
+
+    __tablename__ = "case_tombstones"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    erased_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason_sealed: Mapped[bytes]
+    """The operator's reason, sealed with the keyring's `tombstone` system key."""
+
+
+class CaseNumberCounter(Base):
+    """The last case number handed out per year (row-locked while an intake commits)."""
+
+    __tablename__ = "case_number_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer)

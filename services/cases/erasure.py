@@ -1,0 +1,78 @@
+"""Erasure (`DELETE /cases/{id}`, supervisor): crypto-shredding plus a tombstone.
+
+In one transaction: the case's search tokens, notes, idempotency records and row are deleted
+(its referrals go with the row, ON DELETE CASCADE), its data key is destroyed (so any copy of its
+ciphertext, in a replica or a later backup, is unreadable), and a tombstone keeps the case
+number, who erased it, when, and the reason sealed under the keyring's `tombstone` system key
+(operators are told not to put child data in it, but if they do, it is not in the clear).
+Afterwards the case is 404 for everyone. Backups taken before the erasure still hold the wrapped
+key until they expire and the KEK versions they used are retired (README).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.cases import CaseNote, CaseSearchToken, CaseTombstone
+from services import audit
+from services.cases import idempotency
+from services.cases.access import load_visible_case
+from services.crypto import Keyring, destroy_data_key, open_sealed, seal
+from services.errors import InvalidInput
+from services.policy import Action, Principal, require
+
+TOMBSTONE_KEY_PURPOSE = "tombstone"
+MAX_REASON_CHARS = 500
+
+
+def _aad(case_id: uuid.UUID) -> bytes:
+    return f"case_tombstones:{case_id}:reason".encode("ascii")
+
+
+def erase_case(
+    session: Session, keyring: Keyring, principal: Principal, case_id: uuid.UUID, reason: str
+) -> CaseTombstone:
+    require(principal, Action.CASE_ERASE)
+    case = load_visible_case(session, principal, case_id, Action.CASE_ERASE, for_update=True)
+    if not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput.field(("body", "reason"), f"Must be 1 to {MAX_REASON_CHARS} characters.")
+    tombstone = CaseTombstone(
+        case_id=case.id,
+        case_number=case.case_number,
+        agency_id=case.agency_id,
+        erased_by=principal.id,
+        erased_at=utcnow(),
+        reason_sealed=seal(
+            keyring.system_key(TOMBSTONE_KEY_PURPOSE), reason.encode("utf-8"), _aad(case.id)
+        ),
+    )
+    data_key_id = case.data_key_id
+    session.execute(delete(CaseSearchToken).where(CaseSearchToken.case_id == case.id))
+    session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
+    idempotency.forget_case(session, case.id)
+    session.delete(case)
+    session.flush()
+    destroy_data_key(session, data_key_id)
+    session.add(tombstone)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        Action.CASE_ERASE.value,
+        resource_type="case",
+        resource_id=case_id,
+        case_id=case_id,
+        detail={"case_number": tombstone.case_number},
+    )
+    return tombstone
+
+
+def tombstone_reason(keyring: Keyring, tombstone: CaseTombstone) -> str:
+    """The operator's reason, for an operator with the keyring."""
+    return open_sealed(
+        keyring.system_key(TOMBSTONE_KEY_PURPOSE), tombstone.reason_sealed, _aad(tombstone.case_id)
+    ).decode("utf-8")

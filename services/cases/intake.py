@@ -1,0 +1,100 @@
+"""Case intake: `POST /cases` (caseworker; becomes the owner)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.base import new_id, utcnow
+from models.cases import Case
+from services import audit
+from services.cases import idempotency
+from services.cases.access import load_visible_case
+from services.cases.content import DOCUMENT_KEYS, encrypt_document, validate_document
+from services.cases.duplicates import find_duplicates
+from services.cases.loading import view_of
+from services.cases.numbers import next_case_number
+from services.cases.schedule import reschedule
+from services.cases.search_index import write_tokens
+from services.cases.views import CaseView
+from services.config import Settings
+from services.crypto import Keyring, create_data_key
+from services.policy import Action, Principal, require
+
+
+def create_case(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    body: Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> CaseView:
+    """Register a child. `body` is the contract's intake body in JSON form (dates as ISO text)."""
+    require(principal, Action.CASE_CREATE)
+    now = utcnow()
+    validate_document(body, today=now.date())
+    case_id = new_id()
+    claim = idempotency.claim(
+        session,
+        keyring,
+        principal,
+        idempotency_key,
+        operation="case.create",
+        body=dict(body),
+        resource_type="case",
+        resource_id=case_id,
+        case_id=case_id,
+    )
+    if claim.replay is not None:
+        case = load_visible_case(session, principal, claim.replay.resource_id, Action.CASE_READ)
+        view = view_of(session, keyring, case)
+        duplicates = find_duplicates(
+            session, keyring, settings, principal, view.document, exclude=case.id
+        )
+        audit.record(
+            session,
+            principal,
+            Action.CASE_CREATE.value,
+            resource_type="case",
+            resource_id=case.id,
+            case_id=case.id,
+            detail={"idempotent_replay": True},
+        )
+        return CaseView(case, view.document, possible_duplicates=duplicates, replayed=True)
+
+    data_key_id, dek = create_data_key(session, keyring)
+    document = {key: body.get(key) for key in DOCUMENT_KEYS}
+    case = Case(
+        id=case_id,
+        case_number=next_case_number(session, now),
+        agency_id=principal.agency_id,
+        owner_id=principal.id,
+        status="open",
+        stage="registration",
+        risk_level=str(body["risk_level"]),
+        data_key_id=data_key_id,
+        content=encrypt_document(dek, case_id, document),
+        created_at=now,
+        updated_at=now,
+        stage_changed_at=now,
+    )
+    reschedule(settings, case)
+    session.add(case)
+    session.flush()
+    write_tokens(session, keyring, settings, case.id, document)
+    duplicates = find_duplicates(session, keyring, settings, principal, document, exclude=case.id)
+    audit.record(
+        session,
+        principal,
+        Action.CASE_CREATE.value,
+        resource_type="case",
+        resource_id=case.id,
+        case_id=case.id,
+        fields=[key for key in (*DOCUMENT_KEYS, "risk_level") if body.get(key) is not None],
+        detail={"possible_duplicates": len(duplicates)},
+    )
+    return CaseView(case, document, possible_duplicates=duplicates)

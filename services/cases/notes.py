@@ -1,0 +1,139 @@
+"""Case notes: encrypted under the case's data key; listed newest first with a cursor."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from models.base import new_id, utcnow
+from models.cases import CaseNote
+from services import audit
+from services.cases import idempotency
+from services.cases.access import (
+    case_data_key,
+    decrypt_for_case,
+    encrypt_for_case,
+    load_visible_case,
+)
+from services.cases.cursor import decode_cursor, encode_cursor
+from services.cases.views import NotePage, NoteView
+from services.crypto import Keyring
+from services.errors import InvalidInput
+from services.policy import Action, Principal
+
+NOTE_TABLE = "case_notes"
+NOTE_FIELD = "text"
+MAX_NOTE_CHARS = 20_000
+MAX_LIMIT = 200
+
+
+def add_note(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    case_id: uuid.UUID,
+    text: str,
+    *,
+    idempotency_key: str | None = None,
+) -> NoteView:
+    case = load_visible_case(session, principal, case_id, Action.NOTE_CREATE)
+    if not text.strip() or len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput.field(("body", "text"), f"Must be 1 to {MAX_NOTE_CHARS} characters.")
+    note_id = new_id()
+    claim = idempotency.claim(
+        session,
+        keyring,
+        principal,
+        idempotency_key,
+        operation=f"note.create:{case.id}",
+        body={"text": text},
+        resource_type="note",
+        resource_id=note_id,
+        case_id=case.id,
+    )
+    dek = case_data_key(session, keyring, case)
+    if claim.replay is not None:
+        earlier = session.get(CaseNote, claim.replay.resource_id)
+        if earlier is None or earlier.case_id != case.id:  # pragma: no cover - erased together
+            raise InvalidInput.field(idempotency.HEADER_LOC, "The earlier note no longer exists.")
+        audit.record(
+            session,
+            principal,
+            Action.NOTE_CREATE.value,
+            resource_type="note",
+            resource_id=earlier.id,
+            case_id=case.id,
+            detail={"idempotent_replay": True},
+        )
+        return NoteView.of(earlier, _decrypt(dek, earlier), replayed=True)
+    note = CaseNote(
+        id=note_id,
+        case_id=case.id,
+        author_id=principal.id,
+        text_encrypted=encrypt_for_case(
+            dek, text, table=NOTE_TABLE, record_id=note_id, field=NOTE_FIELD
+        ),
+        created_at=utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        Action.NOTE_CREATE.value,
+        resource_type="note",
+        resource_id=note.id,
+        case_id=case.id,
+        fields=["text"],
+    )
+    return NoteView.of(note, text)
+
+
+def _decrypt(dek: bytes, note: CaseNote) -> str:
+    return decrypt_for_case(
+        dek, note.text_encrypted, table=NOTE_TABLE, record_id=note.id, field=NOTE_FIELD
+    )
+
+
+def list_notes(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> NotePage:
+    case = load_visible_case(session, principal, case_id, Action.NOTE_LIST)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.field(("query", "limit"), f"Must be between 1 and {MAX_LIMIT}.")
+    statement = select(CaseNote).where(CaseNote.case_id == case.id)
+    if cursor is not None:
+        at, last_id = decode_cursor(cursor, "notes")
+        statement = statement.where(
+            or_(CaseNote.created_at < at, and_(CaseNote.created_at == at, CaseNote.id < last_id))
+        )
+    rows = list(
+        session.execute(
+            statement.order_by(CaseNote.created_at.desc(), CaseNote.id.desc()).limit(limit + 1)
+        )
+        .scalars()
+        .all()
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    dek = case_data_key(session, keyring, case)
+    items = [NoteView.of(note, _decrypt(dek, note)) for note in rows]
+    audit.record(
+        session,
+        principal,
+        Action.NOTE_LIST.value,
+        resource_type="case",
+        resource_id=case.id,
+        case_id=case.id,
+        detail={"count": len(items)},
+    )
+    next_cursor = encode_cursor("notes", rows[-1].created_at, rows[-1].id) if has_more else None
+    return NotePage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,81 @@
+"""Blind-index tokens of a case's names, and the candidate lookup used by search and intake.
+
+Indexed per case: `given_name`, `family_name` and `full_name` ("given family"), each with its own
+key (design.md). Tokens are truncated, so a lookup returns candidates that the caller decrypts
+and filters with `matches_name`: a token match alone never returns a case. Birth date, sex and
+places are not indexed on their own (low cardinality or guessable); a birth date only narrows a
+name search after decryption.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from models.cases import CaseSearchToken
+from services.cases.content import full_name
+from services.config import Settings
+from services.crypto import BlindIndex, Keyring, normalise
+
+NAME_FIELDS: tuple[str, ...] = ("given_name", "family_name", "full_name")
+
+
+def blind_index(keyring: Keyring, settings: Settings) -> BlindIndex:
+    """The index sized for `settings.planned_case_count` (tests may patch this)."""
+    return BlindIndex(keyring, settings.planned_case_count)
+
+
+def name_values(document: Mapping[str, Any]) -> dict[str, str]:
+    child = document.get("child") or {}
+    return {
+        "given_name": str(child.get("given_name") or ""),
+        "family_name": str(child.get("family_name") or ""),
+        "full_name": full_name(document),
+    }
+
+
+def write_tokens(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    case_id: uuid.UUID,
+    document: Mapping[str, Any],
+) -> None:
+    """Replace the case's tokens with those of `document`."""
+    index = blind_index(keyring, settings)
+    session.execute(delete(CaseSearchToken).where(CaseSearchToken.case_id == case_id))
+    for field, value in name_values(document).items():
+        token = index.token(field, value)
+        if token is not None:
+            session.add(CaseSearchToken(case_id=case_id, field=field, token=token))
+    session.flush()
+
+
+def candidate_ids(
+    keyring: Keyring, settings: Settings, name: str, fields: tuple[str, ...] = NAME_FIELDS
+) -> Select[Any] | None:
+    """Subquery of case ids whose token for any of `fields` equals the query's; None if empty."""
+    index = blind_index(keyring, settings)
+    conditions: list[ColumnElement[bool]] = []
+    for field in fields:
+        token = index.token(field, name)
+        if token is not None:
+            conditions.append(and_(CaseSearchToken.field == field, CaseSearchToken.token == token))
+    if not conditions:
+        return None
+    return select(CaseSearchToken.case_id).where(or_(*conditions))
+
+
+def matches_name(
+    document: Mapping[str, Any], name: str, fields: tuple[str, ...] = NAME_FIELDS
+) -> bool:
+    """The exact check after decryption: does the normalised name equal one of the fields?"""
+    wanted = normalise(name)
+    if not wanted:
+        return False
+    values = name_values(document)
+    return any(normalise(values[field]) == wanted for field in fields)

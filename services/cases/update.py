@@ -1,0 +1,102 @@
+"""Partial update: `PATCH /cases/{id}` with `If-Match` (missing 428, stale 412).
+
+`changes` holds only the fields the caller sent (JSON form). `child` and `location` merge key by
+key; lists (`caregivers`, `protection_concerns`) and scalars replace. The audit event names the
+changed field paths, never their values.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from services import audit
+from services.cases.access import case_data_key, load_visible_case
+from services.cases.concurrency import check_version, flush_case, parse_if_match
+from services.cases.content import (
+    DOCUMENT_KEYS,
+    decrypt_document,
+    encrypt_document,
+    validate_document,
+)
+from services.cases.schedule import reschedule
+from services.cases.search_index import name_values, write_tokens
+from services.cases.views import CaseView
+from services.config import Settings
+from services.crypto import Keyring
+from services.errors import Conflict
+from services.policy import Action, Principal, require
+
+MERGED_KEYS = ("child", "location")
+
+
+def apply_changes(
+    document: Mapping[str, Any], changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """The new document and the paths that really changed (`risk_level` is not in documents)."""
+    updated = copy.deepcopy(dict(document))
+    changed: list[str] = []
+    for key, value in changes.items():
+        if key not in DOCUMENT_KEYS:
+            continue
+        if key in MERGED_KEYS and isinstance(value, Mapping):
+            section = dict(updated.get(key) or {})
+            for sub, sub_value in value.items():
+                if section.get(sub) != sub_value:
+                    section[sub] = sub_value
+                    changed.append(f"{key}.{sub}")
+            updated[key] = section
+        elif updated.get(key) != value:
+            updated[key] = value
+            changed.append(key)
+    return updated, changed
+
+
+def update_case(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    case_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    if_match: str | None,
+) -> CaseView:
+    require(principal, Action.CASE_UPDATE)
+    expected = parse_if_match(if_match, required=True)
+    case = load_visible_case(session, principal, case_id, Action.CASE_UPDATE, for_update=True)
+    check_version(case, expected)
+    if case.status == "closed":
+        raise Conflict("A closed case cannot be changed; a supervisor may reopen it.")
+    dek = case_data_key(session, keyring, case)
+    document = decrypt_document(dek, case)
+    updated, changed = apply_changes(document, changes)
+    validate_document(updated, today=utcnow().date())
+    new_risk = changes.get("risk_level")
+    if new_risk is not None and new_risk != case.risk_level:
+        changed.append("risk_level")
+    if changed:
+        if changed != ["risk_level"]:
+            case.content = encrypt_document(dek, case.id, updated)
+        if "risk_level" in changed:
+            case.risk_level = str(new_risk)
+            reschedule(settings, case)
+        case.updated_at = utcnow()
+        flush_case(session)
+        if name_values(updated) != name_values(document):
+            write_tokens(session, keyring, settings, case.id, updated)
+    audit.record(
+        session,
+        principal,
+        Action.CASE_UPDATE.value,
+        resource_type="case",
+        resource_id=case.id,
+        case_id=case.id,
+        fields=changed,
+    )
+    return CaseView(case, updated)

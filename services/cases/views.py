@@ -1,0 +1,78 @@
+"""What case use cases return: the row, its decrypted document, and extras for the response."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from models.cases import Case, CaseNote
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: Case
+    document: dict[str, Any]
+    possible_duplicates: list[uuid.UUID] | None = None
+    replayed: bool = False
+    """True when an Idempotency-Key replay returned an earlier intake."""
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.case.version}"'
+
+    def as_dict(self) -> dict[str, Any]:
+        case = self.case
+        data: dict[str, Any] = {
+            "id": case.id,
+            "case_number": case.case_number,
+            "version": case.version,
+            "status": case.status,
+            "stage": case.stage,
+            "agency_id": case.agency_id,
+            "owner_id": case.owner_id,
+            "created_at": case.created_at,
+            "updated_at": case.updated_at,
+            "next_action_due_at": case.next_action_due_at,
+            "closure_requested_at": case.closure_requested_at,
+            "closed_at": case.closed_at,
+            "risk_level": case.risk_level,
+            **self.document,
+        }
+        if self.possible_duplicates is not None:
+            data["possible_duplicates"] = self.possible_duplicates
+        return data
+
+
+@dataclass(frozen=True)
+class CasePage:
+    items: list[CaseView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class NoteView:
+    id: uuid.UUID
+    case_id: uuid.UUID
+    author_id: uuid.UUID
+    text: str
+    created_at: datetime
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, note: CaseNote, text: str, *, replayed: bool = False) -> NoteView:
+        return cls(
+            id=note.id,
+            case_id=note.case_id,
+            author_id=note.author_id,
+            text=text,
+            created_at=note.created_at,
+            replayed=replayed,
+        )
+
+
+@dataclass(frozen=True)
+class NotePage:
+    items: list[NoteView] = field(default_factory=list)
+    next_cursor: str | None = None

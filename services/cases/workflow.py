@@ -1,0 +1,195 @@
+"""Workflow actions: stage moves, close and reopen (supervisor), assignment (supervisor).
+
+Each takes an optional `If-Match`; each bumps `version`, reschedules `next_action_due_at` where
+the stage or status changes, writes its audit event and returns the updated case.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.cases import Case
+from models.identity import User
+from services import audit
+from services.cases.access import load_visible_case
+from services.cases.concurrency import check_version, flush_case, parse_if_match
+from services.cases.loading import view_of
+from services.cases.schedule import reschedule
+from services.cases.stages import REOPEN_STAGE, STAGES, can_move
+from services.cases.views import CaseView
+from services.config import Settings
+from services.crypto import Keyring
+from services.errors import Conflict, InvalidInput, NotFound
+from services.policy import Action, Principal, Role, require
+
+
+def _load(
+    session: Session,
+    principal: Principal,
+    case_id: uuid.UUID,
+    action: Action,
+    if_match: str | None,
+) -> Case:
+    require(principal, action)
+    expected = parse_if_match(if_match, required=False)
+    case = load_visible_case(session, principal, case_id, action, for_update=True)
+    check_version(case, expected)
+    return case
+
+
+def _finish(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    case: Case,
+    action: Action,
+    detail: dict[str, object] | None = None,
+    fields: tuple[str, ...] = (),
+) -> CaseView:
+    case.updated_at = utcnow()
+    flush_case(session)
+    audit.record(
+        session,
+        principal,
+        action.value,
+        resource_type="case",
+        resource_id=case.id,
+        case_id=case.id,
+        fields=fields,
+        detail=detail,
+    )
+    return view_of(session, keyring, case)
+
+
+def move_stage(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    case_id: uuid.UUID,
+    to: str,
+    *,
+    if_match: str | None = None,
+) -> CaseView:
+    """One step along the stage machine; anything else is a 409 and changes nothing."""
+    case = _load(session, principal, case_id, Action.CASE_STAGE, if_match)
+    if to not in STAGES:
+        raise InvalidInput.field(("body", "to"), "Unknown stage.")
+    if case.status != "open":
+        raise Conflict("The case is closed; a supervisor may reopen it.")
+    if not can_move(case.stage, to):
+        raise Conflict(f"A case cannot move from {case.stage} to {to}.")
+    now = utcnow()
+    previous = case.stage
+    case.stage = to
+    case.stage_changed_at = now
+    case.closure_requested_at = now if to == "closure" else None
+    reschedule(settings, case)
+    return _finish(
+        session,
+        keyring,
+        principal,
+        case,
+        Action.CASE_STAGE,
+        {"from": previous, "to": to},
+        ("stage",),
+    )
+
+
+def close_case(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    if_match: str | None = None,
+) -> CaseView:
+    case = _load(session, principal, case_id, Action.CASE_CLOSE, if_match)
+    if case.status != "open":
+        raise Conflict("The case is already closed.")
+    if case.stage != "closure":
+        raise Conflict("Only a case in the closure stage can be closed.")
+    case.status = "closed"
+    case.closed_at = utcnow()
+    reschedule(settings, case)
+    return _finish(session, keyring, principal, case, Action.CASE_CLOSE, fields=("status",))
+
+
+def reopen_case(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    if_match: str | None = None,
+) -> CaseView:
+    """Reopen a closed case; it resumes at `follow_up` (re-plan or close again from there)."""
+    case = _load(session, principal, case_id, Action.CASE_REOPEN, if_match)
+    if case.status != "closed":
+        raise Conflict("Only a closed case can be reopened.")
+    now = utcnow()
+    case.status = "open"
+    case.stage = REOPEN_STAGE
+    case.stage_changed_at = now
+    case.closure_requested_at = None
+    case.closed_at = None
+    reschedule(settings, case)
+    return _finish(
+        session, keyring, principal, case, Action.CASE_REOPEN, fields=("status", "stage")
+    )
+
+
+def assign_case(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    case_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    if_match: str | None = None,
+) -> CaseView:
+    """Make an active caseworker of the case's agency its owner (another agency's user: 404)."""
+    case = _load(session, principal, case_id, Action.CASE_ASSIGN, if_match)
+    target = session.execute(
+        select(User).where(User.id == user_id, User.agency_id == case.agency_id)
+    ).scalar_one_or_none()
+    if target is None:
+        raise NotFound(
+            "No user with that id in this agency.",
+            action=Action.CASE_ASSIGN.value,
+            resource_type="user",
+            resource_id=user_id,
+            case_id=case.id,
+        )
+    if not target.is_active or target.role != Role.CASEWORKER.value:
+        raise InvalidInput.field(
+            ("body", "user_id"), "Cases can only be assigned to an active caseworker."
+        )
+    previous = case.owner_id
+    if previous == target.id:
+        audit.record(
+            session,
+            principal,
+            Action.CASE_ASSIGN.value,
+            resource_type="case",
+            resource_id=case.id,
+            case_id=case.id,
+            detail={"unchanged": True, "owner_id": str(target.id)},
+        )
+        return view_of(session, keyring, case)
+    case.owner_id = target.id
+    return _finish(
+        session,
+        keyring,
+        principal,
+        case,
+        Action.CASE_ASSIGN,
+        {"from_owner_id": str(previous), "to_owner_id": str(target.id)},
+        ("owner_id",),
+    )
