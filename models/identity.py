@@ -1,11 +1,11 @@
-"""Agencies and staff users. Tokens, API clients and MFA tables join this file in migration 0003."""
+"""Agencies, staff users, partner API clients, access tokens, second factors, login throttling."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, new_id, utcnow
@@ -32,6 +32,14 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Set by an admin's password reset (or creation): the next login only allows changing it."""
+    totp_secret: Mapped[bytes | None]
+    """TOTP secret sealed with the keyring's `totp` system key (AES-GCM, bound to the user id)."""
+    totp_enabled_at: Mapped[datetime | None]
+    """When the second factor was confirmed; NULL while not enrolled or only pending."""
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The last accepted TOTP time-step: a code is accepted once, only for a later step."""
 
 
 class ApiClient(Base):
@@ -71,3 +79,32 @@ class AccessToken(Base):
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Base):
+    """A one-time second-factor recovery code, known only by its SHA-256 (80 random bits)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """One failed password (or second-factor) check, for throttling shared by every worker.
+
+    Rows older than the throttling window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    """SHA-256 of the normalised username tried (known or not), never the name itself."""
+    client_address: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

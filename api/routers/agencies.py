@@ -1,5 +1,50 @@
-"""Routes: agencies. (Filled in by its issue.)"""
+"""Routes: agencies (system administrators create them; all staff may list them)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import PrincipalDep, SessionDep
+from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from api.schemas.identity import AgencyCreate, AgencyList, AgencyOut
+from services.identity import admin
 
 router = APIRouter()
+
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+]
+
+
+@router.post(
+    "/agencies",
+    response_model=AgencyOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an agency (system_admin)",
+    responses={
+        409: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "An agency with that name exists",
+        }
+    },
+)
+def create_agency(body: AgencyCreate, principal: PrincipalDep, session: SessionDep) -> AgencyOut:
+    agency = admin.create_agency(session, principal, name=body.name)
+    return AgencyOut(id=agency.id, name=agency.name)
+
+
+@router.get("/agencies", response_model=AgencyList, summary="List agencies, by name")
+def list_agencies(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> AgencyList:
+    page = admin.list_agencies(session, principal, limit=limit, cursor=cursor)
+    return AgencyList(
+        items=[AgencyOut(id=a.id, name=a.name) for a in page.items], next_cursor=page.next_cursor
+    )

@@ -1,5 +1,75 @@
-"""Routes: api_clients. (Filled in by its issue.)"""
+"""Routes: partner API clients (OAuth2 client credentials) of an agency."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import PrincipalDep, SessionDep
+from api.schemas.identity import ApiClientCreate, ApiClientCreated, ApiClientList, ApiClientOut
+from models.identity import ApiClient
+from services.identity import admin
 
 router = APIRouter()
+
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+]
+
+
+def client_out(client: ApiClient) -> ApiClientOut:
+    return ApiClientOut(
+        id=client.id,
+        client_id=client.client_id,
+        name=client.name,
+        agency_id=client.agency_id,
+        scopes=client.scopes.split(),
+        created_at=client.created_at,
+    )
+
+
+@router.post(
+    "/api-clients",
+    response_model=ApiClientCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a partner API client; its secret is shown once",
+)
+def create_api_client(
+    body: ApiClientCreate, principal: PrincipalDep, session: SessionDep, response: Response
+) -> ApiClientCreated:
+    client, secret = admin.create_api_client(
+        session, principal, agency_id=body.agency_id, name=body.name, scopes=body.scopes
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return ApiClientCreated(**client_out(client).model_dump(), client_secret=secret)
+
+
+@router.get(
+    "/api-clients", response_model=ApiClientList, summary="List the live API clients you manage"
+)
+def list_api_clients(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    agency_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> ApiClientList:
+    page = admin.list_api_clients(
+        session, principal, limit=limit, cursor=cursor, agency_id=agency_id
+    )
+    return ApiClientList(items=[client_out(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.delete(
+    "/api-clients/{api_client_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Revoke an API client; its tokens die at once",
+)
+def delete_api_client(
+    api_client_id: uuid.UUID, principal: PrincipalDep, session: SessionDep
+) -> None:
+    admin.delete_api_client(session, principal, api_client_id)

@@ -1,5 +1,119 @@
-"""Routes: users. (Filled in by its issue.)"""
+"""Routes: staff users (system admins: any agency; agency admins: their own agency only)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, status
+
+from api.deps import PrincipalDep, SessionDep
+from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from api.schemas.identity import (
+    PasswordResetRequest,
+    PasswordResetResponse,
+    RoleName,
+    UserCreate,
+    UserList,
+    UserOut,
+    UserUpdate,
+)
+from models.identity import User
+from services.errors import InvalidInput
+from services.identity import admin
 
 router = APIRouter()
+
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+]
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "Conflict"}
+}
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        agency_id=user.agency_id,
+        is_active=user.is_active,
+        mfa_enabled=user.totp_enabled_at is not None,
+        must_change_password=user.must_change_password,
+        created_at=user.created_at,
+    )
+
+
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a staff user",
+    responses={409: {**CONFLICT[409], "description": "The username is taken"}},
+)
+def create_user(body: UserCreate, principal: PrincipalDep, session: SessionDep) -> UserOut:
+    user = admin.create_user(
+        session,
+        principal,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        agency_id=body.agency_id,
+        must_change_password=body.must_change_password,
+    )
+    return user_out(user)
+
+
+@router.get("/users", response_model=UserList, summary="List the users you administer")
+def list_users(
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    agency_id: Annotated[uuid.UUID | None, Query()] = None,
+    role: Annotated[RoleName | None, Query()] = None,
+) -> UserList:
+    page = admin.list_users(
+        session, principal, limit=limit, cursor=cursor, agency_id=agency_id, role=role
+    )
+    return UserList(items=[user_out(u) for u in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/users/{user_id}", response_model=UserOut, summary="One user")
+def get_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserOut:
+    return user_out(admin.get_user(session, principal, user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    summary="Deactivate or reactivate a user, or change the role; deactivation kills tokens",
+    responses=CONFLICT,
+)
+def update_user(
+    user_id: uuid.UUID, body: UserUpdate, principal: PrincipalDep, session: SessionDep
+) -> UserOut:
+    if body.is_active is None and body.role is None:
+        raise InvalidInput.field(("body",), "give is_active or role")
+    user = admin.update_user(session, principal, user_id, is_active=body.is_active, role=body.role)
+    return user_out(user)
+
+
+@router.post(
+    "/users/{user_id}/reset-password",
+    response_model=PasswordResetResponse,
+    summary="Reset a user's password to a temporary one (changed at next login); tokens die",
+    responses=CONFLICT,
+)
+def reset_password(
+    user_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    body: Annotated[PasswordResetRequest | None, Body()] = None,
+) -> PasswordResetResponse:
+    user, temporary = admin.reset_password(
+        session, principal, user_id, reset_mfa=bool(body and body.reset_mfa)
+    )
+    return PasswordResetResponse(user_id=user.id, temporary_password=temporary)

@@ -45,6 +45,17 @@ def needs_rehash(encoded: str) -> bool:
     return memory < ARGON2_MEMORY_KIB or iterations < ARGON2_ITERATIONS or lanes < ARGON2_LANES
 
 
+def verify_and_upgrade(password: str, encoded: str) -> tuple[bool, str | None]:
+    """Verify, and when the stored hash is weaker than today's parameters return a new one.
+
+    `(False, None)`: wrong password. `(True, None)`: right, hash is current. `(True, new)`: right,
+    store `new` instead (rehash on login, so raised parameters reach every active account).
+    """
+    if not verify_password(password, encoded):
+        return False, None
+    return True, (hash_password(password) if needs_rehash(encoded) else None)
+
+
 # Verifying against this keeps unknown usernames as slow as known ones.
 DUMMY_HASH = (
     "$argon2id$v=19$m=19456,t=2,p=1$FB32wumScU057O+CQJi9Cg$"

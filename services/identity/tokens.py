@@ -132,17 +132,32 @@ def revoke_token(session: Session, token_id: uuid.UUID) -> None:
     )
 
 
-def revoke_user_tokens(session: Session, user_id: uuid.UUID) -> None:
+def revoke_user_tokens(
+    session: Session, user_id: uuid.UUID, *, keep: uuid.UUID | None = None
+) -> int:
+    """Kill every live token of the user (but `keep`, the caller's own, when given)."""
+    statement = update(AccessToken).where(
+        AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None)
+    )
+    if keep is not None:
+        statement = statement.where(AccessToken.id != keep)
+    result = session.execute(statement.values(revoked_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_restrictions(session: Session, token_id: uuid.UUID, steps: frozenset[str]) -> None:
+    """Narrow or lift a live token's restriction once a required step (e.g. enrolment) is done."""
     session.execute(
         update(AccessToken)
-        .where(AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .where(AccessToken.id == token_id)
+        .values(restricted_to=" ".join(sorted(steps)) or None)
     )
 
 
-def revoke_client_tokens(session: Session, api_client_id: uuid.UUID) -> None:
-    session.execute(
+def revoke_client_tokens(session: Session, api_client_id: uuid.UUID) -> int:
+    result = session.execute(
         update(AccessToken)
         .where(AccessToken.api_client_id == api_client_id, AccessToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    return int(getattr(result, "rowcount", 0) or 0)

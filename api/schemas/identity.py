@@ -1,0 +1,193 @@
+"""Request and response bodies of the auth and administration endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RoleName = Literal["system_admin", "agency_admin", "supervisor", "caseworker", "auditor"]
+ScopeName = Literal["referrals:read", "referrals:respond"]
+Step = Literal["password.change", "mfa.enrol"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# --- auth ---------------------------------------------------------------------------------
+
+
+class LoginRequest(Strict):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+    totp_code: str | None = Field(
+        default=None, max_length=16, description="The 6-digit code, when a second factor is on."
+    )
+    recovery_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A one-time recovery code, instead of `totp_code` (lost authenticator).",
+    )
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the RFC 6749 type name)
+    expires_in: int
+    """Seconds until the token's absolute expiry (it also dies after the idle timeout)."""
+
+
+class LoginResponse(TokenResponse):
+    restricted_to: list[Step] = Field(
+        default_factory=list,
+        description="Non-empty: the token is good only for these steps "
+        "(`password.change`: POST /auth/password; `mfa.enrol`: POST /auth/mfa/enrol and "
+        "/auth/mfa/confirm), then for everything the role allows.",
+    )
+
+
+class ClientTokenResponse(TokenResponse):
+    scope: str
+    """Space-separated scopes the token carries."""
+
+
+class UserMe(BaseModel):
+    id: uuid.UUID
+    username: str
+    role: RoleName
+    agency_id: uuid.UUID
+    mfa_enabled: bool
+    must_change_password: bool
+    restricted_to: list[Step]
+
+
+class ClientMe(BaseModel):
+    client_id: str
+    agency_id: uuid.UUID
+    scopes: list[ScopeName]
+
+
+class PasswordChangeRequest(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="At least 12 characters (up to 128), not among the 10,000 most common "
+        "passwords; no composition rules: a long passphrase is best.",
+    )
+
+
+class StepsResponse(BaseModel):
+    restricted_to: list[Step]
+    """Steps the caller's token is still restricted to; empty when it is a full token now."""
+
+
+class MfaEnrolment(BaseModel):
+    otpauth_uri: str
+    """`otpauth://totp/...`: show it as a QR code for an authenticator app."""
+    secret: str
+    """The same secret in base32, for typing in by hand."""
+    recovery_codes: list[str]
+    """One-time codes for a lost authenticator. Shown once: store them safely."""
+
+
+class MfaConfirmRequest(Strict):
+    code: str = Field(min_length=6, max_length=16)
+
+
+class MfaDisableRequest(Strict):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+# --- administration -----------------------------------------------------------------------
+
+
+class AgencyCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class AgencyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class AgencyList(BaseModel):
+    items: list[AgencyOut]
+    next_cursor: str | None
+
+
+class UserCreate(Strict):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="At least 12 characters (up to 128), not a common password.",
+    )
+    role: RoleName
+    agency_id: uuid.UUID
+    must_change_password: bool = Field(
+        default=True,
+        description="The user must choose a new password at the first login (the admin knows "
+        "this one). Set false only when the user chose it.",
+    )
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    role: RoleName
+    agency_id: uuid.UUID
+    is_active: bool
+    mfa_enabled: bool
+    must_change_password: bool
+    created_at: datetime
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class UserUpdate(Strict):
+    is_active: bool | None = None
+    role: RoleName | None = None
+
+
+class PasswordResetRequest(Strict):
+    reset_mfa: bool = Field(
+        default=False, description="Also remove the user's second factor (lost authenticator)."
+    )
+
+
+class PasswordResetResponse(BaseModel):
+    user_id: uuid.UUID
+    temporary_password: str
+    """Shown once. The user must replace it at the next login; every earlier token is dead."""
+
+
+class ApiClientCreate(Strict):
+    agency_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[ScopeName] = Field(min_length=1, max_length=10)
+
+
+class ApiClientOut(BaseModel):
+    id: uuid.UUID
+    client_id: str
+    name: str
+    agency_id: uuid.UUID
+    scopes: list[ScopeName]
+    created_at: datetime
+
+
+class ApiClientCreated(ApiClientOut):
+    client_secret: str
+    """Shown once, never stored: only its hash is kept."""
+
+
+class ApiClientList(BaseModel):
+    items: list[ApiClientOut]
+    next_cursor: str | None

@@ -1,0 +1,365 @@
+"""Administration: agencies, staff users, partner API clients.
+
+Every function asks the policy first (`require`: may this role ever do it, else 403), then loads
+records through `user_filter`, so an agency admin meets another agency's users and clients as
+404, exactly as if they did not exist. An admin manages only users whose role it could assign.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.identity import Agency, ApiClient, User
+from services import audit
+from services.crypto.passwords import hash_password
+from services.errors import Conflict, Forbidden, InvalidInput
+from services.identity import mfa, throttle
+from services.identity.rules import check_new_password, normalise_username
+from services.identity.tokens import revoke_client_tokens, revoke_user_tokens
+from services.policy import (
+    Action,
+    Principal,
+    Role,
+    Scope,
+    assignable_roles,
+    can_manage_agency_members,
+    not_found,
+    require,
+    user_filter,
+)
+
+CLIENT_ID_PREFIX = "hvc_"
+CLIENT_SECRET_PREFIX = "hvs_"  # noqa: S105 (a prefix, not a secret)
+USERNAME_MAX_LENGTH = 150
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Any]
+    next_cursor: str | None
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput.field(("query", "cursor"), "is not a valid cursor") from None
+
+
+def _page(rows: Sequence[Any], limit: int, key: str) -> Page:
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return Page(rows, encode_cursor(getattr(rows[-1], key)))
+    return Page(rows, None)
+
+
+# --- agencies ------------------------------------------------------------------------------
+
+
+def create_agency(session: Session, principal: Principal, *, name: str) -> Agency:
+    require(principal, Action.AGENCY_CREATE)
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput.field(("body", "name"), "must not be blank")
+    if session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
+        raise Conflict("An agency with that name exists already.")
+    agency = Agency(name=name)
+    session.add(agency)
+    session.flush()
+    audit.record(session, principal, "agency.create", resource_type="agency", resource_id=agency.id)
+    return agency
+
+
+def list_agencies(
+    session: Session, principal: Principal, *, limit: int, cursor: str | None
+) -> Page:
+    require(principal, Action.AGENCY_LIST)
+    query = select(Agency).order_by(Agency.name).limit(limit + 1)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(Agency.name > after)
+    return _page(session.scalars(query).all(), limit, "name")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def _check_manageable_role(principal: Principal, role: str, action: Action) -> None:
+    if Role(role) not in assignable_roles(principal):
+        raise Forbidden(
+            f"Your role may not manage users with the role {role}.", action=action.value
+        )
+
+
+def _agency_for_members(
+    session: Session, principal: Principal, agency_id: uuid.UUID, action: Action
+) -> Agency:
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise InvalidInput.field(("body", "agency_id"), "no such agency")
+    if not can_manage_agency_members(principal, agency.id):
+        raise Forbidden("You may only manage your own agency's members.", action=action.value)
+    return agency
+
+
+def create_user(
+    session: Session,
+    principal: Principal,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    agency_id: uuid.UUID,
+    must_change_password: bool,
+) -> User:
+    require(principal, Action.USER_CREATE)
+    _check_manageable_role(principal, role, Action.USER_CREATE)
+    agency = _agency_for_members(session, principal, agency_id, Action.USER_CREATE)
+    name = normalise_username(username)
+    if not name or any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise InvalidInput.field(("body", "username"), "must be non-empty, without spaces")
+    if len(name) > USERNAME_MAX_LENGTH:
+        raise InvalidInput.field(("body", "username"), "is too long")
+    check_new_password(password, field="password")
+    if password.casefold() == name:
+        raise InvalidInput.field(("body", "password"), "must not be the username")
+    if session.scalar(select(User.id).where(User.username == name)) is not None:
+        raise Conflict("That username is taken.")
+    user = User(
+        username=name,
+        password_hash=hash_password(password),
+        role=Role(role).value,
+        agency_id=agency.id,
+        must_change_password=must_change_password,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "user.create",
+        resource_type="user",
+        resource_id=user.id,
+        detail={"role": user.role, "agency_id": str(agency.id)},
+    )
+    return user
+
+
+def list_users(
+    session: Session,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: str | None,
+    agency_id: uuid.UUID | None = None,
+    role: str | None = None,
+) -> Page:
+    require(principal, Action.USER_LIST)
+    query = (
+        select(User)
+        .where(user_filter(principal, User.agency_id))
+        .order_by(User.username)
+        .limit(limit + 1)
+    )
+    if agency_id is not None:
+        query = query.where(User.agency_id == agency_id)
+    if role is not None:
+        query = query.where(User.role == role)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(User.username > after)
+    return _page(session.scalars(query).all(), limit, "username")
+
+
+def get_user(
+    session: Session, principal: Principal, user_id: uuid.UUID, action: Action = Action.USER_READ
+) -> User:
+    require(principal, action)
+    user = session.scalar(
+        select(User).where(User.id == user_id, user_filter(principal, User.agency_id))
+    )
+    if user is None:
+        raise not_found(action, "user", user_id)
+    return user
+
+
+def update_user(
+    session: Session,
+    principal: Principal,
+    user_id: uuid.UUID,
+    *,
+    is_active: bool | None,
+    role: str | None,
+) -> User:
+    """Deactivate/reactivate or change the role; deactivation kills the user's tokens at once."""
+    user = get_user(session, principal, user_id, Action.USER_UPDATE)
+    _check_manageable_role(principal, user.role, Action.USER_UPDATE)
+    if user.id == principal.id:
+        raise Conflict("You may not deactivate yourself or change your own role.")
+    changed: list[str] = []
+    detail: dict[str, Any] = {}
+    if role is not None and role != user.role:
+        _check_manageable_role(principal, role, Action.USER_UPDATE)
+        detail["role"] = {"from": user.role, "to": role}
+        user.role = Role(role).value
+        changed.append("role")
+    if is_active is not None and is_active != user.is_active:
+        user.is_active = is_active
+        changed.append("is_active")
+        detail["is_active"] = is_active
+        if not is_active:
+            detail["tokens_revoked"] = revoke_user_tokens(session, user.id)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "user.update",
+        resource_type="user",
+        resource_id=user.id,
+        fields=changed,
+        detail=detail or None,
+    )
+    return user
+
+
+def generate_temporary_password() -> str:
+    """About 120 bits, in groups that are easy to read out over a phone line."""
+    raw = base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+    return "-".join(raw[i : i + 6] for i in range(0, 24, 6))
+
+
+def reset_password(
+    session: Session, principal: Principal, user_id: uuid.UUID, *, reset_mfa: bool
+) -> tuple[User, str]:
+    """A temporary password that must be changed at the next login; every token dies; the
+    account's login throttle is forgiven. `reset_mfa` also removes a lost second factor."""
+    user = get_user(session, principal, user_id, Action.USER_RESET_PASSWORD)
+    _check_manageable_role(principal, user.role, Action.USER_RESET_PASSWORD)
+    if user.id == principal.id:
+        raise Conflict("Change your own password with POST /auth/password.")
+    temporary = generate_temporary_password()
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    revoked = revoke_user_tokens(session, user.id)
+    throttle.clear_account(session, throttle.account_key(user.username))
+    fields = ["password"]
+    if reset_mfa:
+        mfa.clear(session, user)
+        fields.append("totp")
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "user.reset_password",
+        resource_type="user",
+        resource_id=user.id,
+        fields=fields,
+        detail={"tokens_revoked": revoked},
+    )
+    return user, temporary
+
+
+# --- partner API clients ------------------------------------------------------------------
+
+
+def create_api_client(
+    session: Session,
+    principal: Principal,
+    *,
+    agency_id: uuid.UUID,
+    name: str,
+    scopes: Sequence[str],
+) -> tuple[ApiClient, str]:
+    """A client id and a secret, returned once; only the secret's Argon2id hash is kept."""
+    require(principal, Action.API_CLIENT_CREATE)
+    agency = _agency_for_members(session, principal, agency_id, Action.API_CLIENT_CREATE)
+    granted = sorted({Scope(s).value for s in scopes})
+    if not granted:
+        raise InvalidInput.field(("body", "scopes"), "must name at least one scope")
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput.field(("body", "name"), "must not be blank")
+    secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(32)
+    client = ApiClient(
+        client_id=CLIENT_ID_PREFIX + secrets.token_hex(10),
+        secret_hash=hash_password(secret),
+        name=name,
+        agency_id=agency.id,
+        scopes=" ".join(granted),
+    )
+    session.add(client)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "api_client.create",
+        resource_type="api_client",
+        resource_id=client.id,
+        detail={"agency_id": str(agency.id), "scopes": granted},
+    )
+    return client, secret
+
+
+def list_api_clients(
+    session: Session,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: str | None,
+    agency_id: uuid.UUID | None = None,
+) -> Page:
+    require(principal, Action.API_CLIENT_LIST)
+    query = (
+        select(ApiClient)
+        .where(user_filter(principal, ApiClient.agency_id), ApiClient.revoked_at.is_(None))
+        .order_by(ApiClient.client_id)
+        .limit(limit + 1)
+    )
+    if agency_id is not None:
+        query = query.where(ApiClient.agency_id == agency_id)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(ApiClient.client_id > after)
+    return _page(session.scalars(query).all(), limit, "client_id")
+
+
+def delete_api_client(session: Session, principal: Principal, client_id: uuid.UUID) -> None:
+    """Revoke the client (kept as a record, so the audit log's references stay meaningful)."""
+    action = Action.API_CLIENT_DELETE
+    require(principal, action)
+    client = session.scalar(
+        select(ApiClient).where(
+            ApiClient.id == client_id,
+            ApiClient.revoked_at.is_(None),
+            user_filter(principal, ApiClient.agency_id),
+        )
+    )
+    if client is None:
+        raise not_found(action, "api_client", client_id)
+    client.revoked_at = utcnow()
+    revoked = revoke_client_tokens(session, client.id)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "api_client.delete",
+        resource_type="api_client",
+        resource_id=client.id,
+        detail={"tokens_revoked": revoked},
+    )

@@ -1,0 +1,424 @@
+"""Logging in and out, the caller's own account (password, second factor), client credentials.
+
+Password hashing is slow on purpose (Argon2id): callers run these functions in a worker thread
+(FastAPI runs the sync endpoints in its threadpool), never on the event loop.
+
+Failed attempts are counted (`throttle`) and audited in their own transactions, because the
+failed request itself is rolled back; a refusal raised here carries its audit action so the
+error mapper records it (actor anonymous, the user's id as resource when the name is known:
+never the name tried, never a password).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.base import utcnow
+from models.identity import ApiClient, User
+from services import audit
+from services.audit import Actor, current_request
+from services.config import Settings
+from services.crypto import Keyring
+from services.crypto.passwords import DUMMY_HASH, hash_password, verify_and_upgrade
+from services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidClient,
+    InvalidInput,
+    InvalidScope,
+    RateLimited,
+    Unauthenticated,
+)
+from services.identity import mfa, throttle
+from services.identity.rules import check_new_password, normalise_username
+from services.identity.tokens import (
+    IssuedToken,
+    issue_client_token,
+    issue_user_token,
+    revoke_token,
+    revoke_user_tokens,
+    set_restrictions,
+)
+from services.policy import Principal, Role, Scope
+
+PASSWORD_CHANGE = "password.change"  # noqa: S105 (a step name)
+MFA_ENROL = "mfa.enrol"
+KNOWN_SCOPES = frozenset(s.value for s in Scope)
+WRONG_CREDENTIALS = "Wrong username or password."
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: IssuedToken
+    user_id: uuid.UUID
+    restricted_to: frozenset[str]
+
+
+def user_actor(user: User) -> Actor:
+    return Actor(type="user", id=user.id, role=user.role, agency_id=user.agency_id)
+
+
+def required_steps(user: User, settings: Settings) -> frozenset[str]:
+    """What a user must do before a token is good for anything else."""
+    steps: set[str] = set()
+    if user.must_change_password:
+        steps.add(PASSWORD_CHANGE)
+    if user.role in settings.mfa_required_roles and user.totp_enabled_at is None:
+        steps.add(MFA_ENROL)
+    return frozenset(steps)
+
+
+def _find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == normalise_username(username)))
+
+
+def _check_throttle(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    key: str,
+    address: str | None,
+    user_id: uuid.UUID | None,
+) -> None:
+    wait = throttle.retry_after(session, settings, key=key, address=address)
+    if wait is not None:
+        audit.record_refusal(
+            session_factory,
+            audit.anonymous(),
+            "auth.login_throttled",
+            resource_type="user" if user_id else None,
+            resource_id=user_id,
+            detail={"retry_after": wait},
+        )
+        raise RateLimited(wait)
+
+
+def login(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    keyring: Keyring,
+    *,
+    username: str,
+    password: str,
+    totp_code: str | None = None,
+    recovery_code: str | None = None,
+) -> LoginResult:
+    """Check the password (and second factor), then issue a new token.
+
+    Unknown user, inactive user and wrong password are one answer, after one Argon2 check each.
+    """
+    key = throttle.account_key(username)
+    address = current_request().client_address
+    user = _find_user(session, username)
+    user_id = user.id if user is not None else None
+    _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user_id)
+
+    def fail(reason: str) -> Unauthenticated:
+        throttle.record_failure(session_factory, settings, key=key, address=address)
+        return Unauthenticated(
+            WRONG_CREDENTIALS,
+            action="auth.login_failed",
+            resource_type="user" if user_id else None,
+            resource_id=user_id,
+        )
+
+    if user is None:
+        verify_and_upgrade(password, DUMMY_HASH)
+        raise fail("unknown")
+    ok, upgraded = verify_and_upgrade(password, user.password_hash)
+    if not ok or not user.is_active:
+        raise fail("password")
+
+    if user.totp_enabled_at is not None:
+        if recovery_code:
+            if not mfa.consume_recovery_code(session, user, recovery_code):
+                raise fail("recovery_code")
+            audit.record(
+                session,
+                user_actor(user),
+                "mfa.recovery_code_used",
+                resource_type="user",
+                resource_id=user.id,
+                detail={"remaining": mfa.remaining_recovery_codes(session, user.id)},
+            )
+        elif totp_code:
+            if not mfa.consume_code(session, keyring, user, totp_code):
+                raise fail("totp")
+        else:
+            # Only reached with the right password; not counted as a failure.
+            raise InvalidInput.field(
+                ("body", "totp_code"),
+                "a second-factor code (or a recovery_code) is required for this account",
+            )
+
+    if upgraded is not None:
+        user.password_hash = upgraded
+    throttle.clear_account(session, key)
+    steps = required_steps(user, settings)
+    token = issue_user_token(session, user, settings, restricted_to=steps)
+    audit.record(
+        session,
+        user_actor(user),
+        "auth.login",
+        resource_type="token",
+        resource_id=token.token_id,
+        detail={"restricted_to": sorted(steps)} if steps else None,
+    )
+    return LoginResult(token=token, user_id=user.id, restricted_to=steps)
+
+
+def logout(session: Session, principal: Principal) -> None:
+    if principal.token_id is not None:
+        revoke_token(session, principal.token_id)
+    audit.record(
+        session, principal, "auth.logout", resource_type="token", resource_id=principal.token_id
+    )
+
+
+# --- the caller's own account ---------------------------------------------------------------
+
+
+def _require_step(principal: Principal, step: str | None, action: str) -> None:
+    """Users only; a restricted token only for the step it was restricted to."""
+    if not principal.is_user:
+        raise Forbidden("Only staff users have a password and a second factor.", action=action)
+    if principal.restricted_to and (step is None or step not in principal.restricted_to):
+        raise Forbidden(
+            "This token is only good for: " + ", ".join(sorted(principal.restricted_to)) + ".",
+            action=action,
+        )
+
+
+def _load_self(session: Session, principal: Principal) -> User:
+    user = session.get(User, principal.id)
+    if user is None:  # deleted under a live token: treat the token as dead
+        raise Unauthenticated("The token is invalid, expired or revoked.")
+    return user
+
+
+def _reauthenticate(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    user: User,
+    password: str,
+    *,
+    field: str,
+    action: str,
+) -> None:
+    """Check the caller's own password again (throttled like a login)."""
+    key = throttle.account_key(user.username)
+    address = current_request().client_address
+    _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user.id)
+    ok, upgraded = verify_and_upgrade(password, user.password_hash)
+    if not ok:
+        throttle.record_failure(session_factory, settings, key=key, address=address)
+        audit.record_refusal(
+            session_factory,
+            user_actor(user),
+            action,
+            resource_type="user",
+            resource_id=user.id,
+            detail={"reason": "wrong_password"},
+        )
+        raise InvalidInput.field(("body", field), "is not your current password")
+    if upgraded is not None:
+        user.password_hash = upgraded
+
+
+def _refresh_token_steps(
+    session: Session, principal: Principal, user: User, settings: Settings
+) -> frozenset[str]:
+    steps = required_steps(user, settings)
+    if principal.token_id is not None:
+        set_restrictions(session, principal.token_id, steps)
+    return steps
+
+
+def change_password(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+) -> frozenset[str]:
+    """Change the caller's password; every other token of the user dies. Returns the steps the
+    caller's own token is still restricted to (empty when it is now a full token)."""
+    _require_step(principal, PASSWORD_CHANGE, "auth.password_change")
+    user = _load_self(session, principal)
+    check_new_password(new_password, field="new_password")
+    if new_password == current_password:
+        raise InvalidInput.field(("body", "new_password"), "must differ from the current one")
+    if new_password.casefold() == user.username.casefold():
+        raise InvalidInput.field(("body", "new_password"), "must not be your username")
+    _reauthenticate(
+        session,
+        session_factory,
+        settings,
+        user,
+        current_password,
+        field="current_password",
+        action="auth.password_change",
+    )
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    revoked = revoke_user_tokens(session, user.id, keep=principal.token_id)
+    steps = _refresh_token_steps(session, principal, user, settings)
+    audit.record(
+        session,
+        principal,
+        "auth.password_change",
+        resource_type="user",
+        resource_id=user.id,
+        fields=["password"],
+        detail={"tokens_revoked": revoked},
+    )
+    return steps
+
+
+def enrol_mfa(
+    session: Session, settings: Settings, keyring: Keyring, principal: Principal
+) -> mfa.Enrolment:
+    _require_step(principal, MFA_ENROL, "mfa.enrol")
+    user = _load_self(session, principal)
+    if user.totp_enabled_at is not None:
+        raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
+    enrolment = mfa.start_enrolment(session, keyring, user, issuer=settings.totp_issuer)
+    audit.record(session, principal, "mfa.enrol", resource_type="user", resource_id=user.id)
+    return enrolment
+
+
+def confirm_mfa(
+    session: Session, settings: Settings, keyring: Keyring, principal: Principal, *, code: str
+) -> frozenset[str]:
+    """Turn a pending enrolment on with a first code; lifts the token's `mfa.enrol` restriction."""
+    _require_step(principal, MFA_ENROL, "mfa.confirm")
+    user = _load_self(session, principal)
+    if user.totp_enabled_at is not None:
+        raise Conflict("The second factor is already enabled.")
+    if user.totp_secret is None:
+        raise Conflict("Nothing to confirm: enrol first (POST /auth/mfa/enrol).")
+    if not mfa.consume_code(session, keyring, user, code):
+        raise InvalidInput.field(("body", "code"), "does not match the authenticator's code")
+    user.totp_enabled_at = utcnow()
+    steps = _refresh_token_steps(session, principal, user, settings)
+    audit.record(session, principal, "mfa.confirm", resource_type="user", resource_id=user.id)
+    return steps
+
+
+def disable_mfa(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    principal: Principal,
+    *,
+    password: str,
+) -> frozenset[str]:
+    """Turn the second factor off (needs the password again). For a role that requires one, the
+    caller's token becomes good only for enrolling again."""
+    _require_step(principal, None, "mfa.disable")
+    user = _load_self(session, principal)
+    if user.totp_secret is None and user.totp_enabled_at is None:
+        raise Conflict("No second factor is enrolled.")
+    _reauthenticate(
+        session,
+        session_factory,
+        settings,
+        user,
+        password,
+        field="password",
+        action="mfa.disable",
+    )
+    mfa.clear(session, user)
+    steps = _refresh_token_steps(session, principal, user, settings)
+    audit.record(session, principal, "mfa.disable", resource_type="user", resource_id=user.id)
+    return steps
+
+
+# --- partner clients: OAuth2 client credentials ---------------------------------------------
+
+
+def parse_scopes(raw: str | None) -> frozenset[str]:
+    return frozenset((raw or "").split())
+
+
+def _client_actor(client: ApiClient, scopes: frozenset[str]) -> Actor:
+    return Actor(
+        type="client", id=client.id, scopes=" ".join(sorted(scopes)), agency_id=client.agency_id
+    )
+
+
+def client_credentials(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    client_id: str,
+    client_secret: str,
+    scope: str | None,
+) -> tuple[IssuedToken, frozenset[str]]:
+    """RFC 6749 §4.4: a token for a partner client, with at most the scopes it was granted."""
+    client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    live = client is not None and client.revoked_at is None
+    encoded = client.secret_hash if client is not None and live else DUMMY_HASH
+    ok, upgraded = verify_and_upgrade(client_secret, encoded)
+    if client is None or not live or not ok:
+        audit.record_refusal(
+            session_factory,
+            audit.anonymous(),
+            "auth.token_failed",
+            resource_type="api_client" if client is not None else None,
+            resource_id=client.id if client is not None else None,
+            detail={"error": "invalid_client"},
+        )
+        raise InvalidClient("Unknown client or wrong secret.")
+    granted = parse_scopes(client.scopes)
+    requested = parse_scopes(scope)
+    if not requested <= granted:
+        actor = _client_actor(client, granted)
+        audit.record_refusal(
+            session_factory,
+            actor,
+            "auth.token_failed",
+            resource_type="api_client",
+            resource_id=client.id,
+            detail={"error": "invalid_scope"},
+        )
+        raise InvalidScope("A requested scope was not granted to this client.")
+    scopes = requested or granted
+    if upgraded is not None:
+        client.secret_hash = upgraded
+    token = issue_client_token(session, client, scopes, settings)
+    audit.record(
+        session,
+        _client_actor(client, scopes),
+        "auth.token",
+        resource_type="token",
+        resource_id=token.token_id,
+    )
+    return token, scopes
+
+
+__all__ = [
+    "KNOWN_SCOPES",
+    "MFA_ENROL",
+    "PASSWORD_CHANGE",
+    "LoginResult",
+    "Role",
+    "change_password",
+    "client_credentials",
+    "confirm_mfa",
+    "disable_mfa",
+    "enrol_mfa",
+    "login",
+    "logout",
+    "required_steps",
+]
