@@ -2,29 +2,50 @@
 
 `record()` queues an event on the session; the events are chained and inserted just before the
 session commits (a `before_commit` hook), so a change and its audit row commit together or not at
-all, and the chain's serialisation point (a transaction-scoped advisory lock on PostgreSQL, the
-database write lock on SQLite) is held only from then until the commit.
+all. The chain's serialisation point (a transaction-scoped advisory lock on PostgreSQL, the
+database write lock on SQLite) is taken as late as possible: the request's own changes are flushed
+first, then the lock is taken, the head read, the events inserted, and the commit releases it.
+After the commit, a cheap check decides whether the new head should be signed into a checkpoint
+(`services.audit.checkpoints`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.audit import AuditEvent
 from models.base import utcnow
-from services.audit.chain import GENESIS_HASH, row_hash
+from services.audit.chain import CHAINED_COLUMNS, GENESIS_HASH, tuple_hash
 from services.audit.context import current_request
 from services.policy import Principal
 
+log = logging.getLogger("haven.audit")
+
 PENDING_KEY = "haven_audit_pending"
+APPENDED_KEY = "haven_audit_appended"
+"""session.info: `(first_seq, last_seq, last_hash)` written by the transaction being committed."""
+CHECKPOINTER_KEY = "haven_audit_checkpointer"
+"""session.info (set on the session factory by `enable_checkpoints`): the `Checkpointer`."""
 CHAIN_LOCK_KEY = 0x4A17_0C4A  # arbitrary, constant: the advisory lock that orders the chain
+
+# Column widths (models/audit.py): over-long values are cut rather than failing the commit.
+_LIMITS = {
+    "action": 64,
+    "resource_type": 32,
+    "resource_id": 64,
+    "client_address": 64,
+    "request_id": 64,
+    "actor_role": 32,
+    "actor_scopes": 255,
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,12 @@ def actor_for(principal: Principal | None) -> Actor:
     )
 
 
+def _cut(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value[: _LIMITS[name]]
+
+
 def record(
     session: Session,
     actor: Actor | Principal | None,
@@ -76,6 +103,8 @@ def record(
     """
     if not isinstance(actor, Actor):
         actor = actor_for(actor)
+    if outcome not in ("success", "denied", "error"):
+        raise ValueError(f"unknown audit outcome {outcome!r}")
     meta = current_request()
     field_names = sorted(set(fields))
     pending: list[dict[str, Any]] = session.info.setdefault(PENDING_KEY, [])
@@ -84,17 +113,17 @@ def record(
             "at": utcnow(),
             "actor_type": actor.type,
             "actor_id": actor.id,
-            "actor_role": actor.role,
-            "actor_scopes": actor.scopes,
+            "actor_role": _cut("actor_role", actor.role),
+            "actor_scopes": _cut("actor_scopes", actor.scopes),
             "actor_agency_id": actor.agency_id,
-            "action": action,
-            "resource_type": resource_type,
-            "resource_id": None if resource_id is None else str(resource_id),
+            "action": _cut("action", action),
+            "resource_type": _cut("resource_type", resource_type),
+            "resource_id": None if resource_id is None else _cut("resource_id", str(resource_id)),
             "case_id": case_id,
-            "fields": json.dumps(field_names) if field_names else None,
+            "fields": json.dumps(field_names, ensure_ascii=True) if field_names else None,
             "outcome": outcome,
-            "client_address": meta.client_address,
-            "request_id": meta.request_id,
+            "client_address": _cut("client_address", meta.client_address),
+            "request_id": _cut("request_id", meta.request_id),
             "detail": json.dumps(detail, sort_keys=True, ensure_ascii=True) if detail else None,
         }
     )
@@ -116,26 +145,51 @@ def discard_pending(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def _chain_pending(session: Session) -> None:
-    pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
-    if not pending:
-        return
+def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    # SQLite: every writing transaction began with BEGIN IMMEDIATE and holds the write lock.
+
+
+def _chain_pending(session: Session) -> None:
+    pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
+    session.info.pop(APPENDED_KEY, None)
+    if not pending:
+        return
+    # Everything else the transaction writes goes to the database before the chain lock is
+    # taken, so the serialised section is only: read the head, insert, commit.
+    session.flush()
+    _lock_chain(session)
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+    first = seq + 1
     for values in pending:
         seq += 1
         values["seq"] = seq
         values["prev_hash"] = prev
-        values["hash"] = prev = row_hash(values)
-        session.add(AuditEvent(**values))
+        values["hash"] = prev = tuple_hash([values[name] for name in CHAINED_COLUMNS])
+    session.execute(insert(AuditEvent), pending)
+    session.info[APPENDED_KEY] = (first, seq, prev)
+
+
+def _after_commit(session: Session) -> None:
+    appended = session.info.pop(APPENDED_KEY, None)
+    checkpointer = session.info.get(CHECKPOINTER_KEY)
+    if appended is None or checkpointer is None:
+        return
+    try:
+        checkpointer.after_append(*appended)
+    except Exception:
+        # The events are committed; a checkpoint that could not be written is retried at the
+        # next trigger. Operators see this in the logs.
+        log.exception("could not write an audit checkpoint")
 
 
 def _forget_pending(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(APPENDED_KEY, None)
 
 
 _installed = False
@@ -147,5 +201,6 @@ def install_chain_hook() -> None:
     if _installed:
         return
     event.listen(Session, "before_commit", _chain_pending)
+    event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _forget_pending)
     _installed = True

@@ -1,0 +1,180 @@
+"""What auditors and supervisors read from the audit log: event lists, verification.
+
+Every function checks the policy first and records its own audit event (reading the audit log is
+itself audited). Items never hold a value from a case: the log holds none.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from models.audit import AuditEvent
+from services.audit.log import record
+from services.audit.verify import VerifyReport, verify_log
+from services.config import Settings
+from services.crypto import Keyring
+from services.errors import InvalidInput
+from services.policy import Action, Principal, require
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    case_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    action: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def event_view(event: AuditEvent) -> dict[str, Any]:
+    """One event in the API's shape."""
+    actor: dict[str, Any] = {
+        "type": event.actor_type,
+        "id": event.actor_id,
+        "agency_id": event.actor_agency_id,
+    }
+    if event.actor_type == "client":
+        actor["scopes"] = event.actor_scopes.split() if event.actor_scopes else []
+    elif event.actor_type == "user":
+        actor["role"] = event.actor_role
+    return {
+        "seq": event.seq,
+        "at": event.at,
+        "actor": actor,
+        "action": event.action,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "case_id": event.case_id,
+        "outcome": event.outcome,
+        "request_id": event.request_id,
+        "client_address": event.client_address,
+        "fields": json.loads(event.fields) if event.fields else [],
+        "detail": json.loads(event.detail) if event.detail else {},
+        "hash": event.hash,
+    }
+
+
+def _cursor_seq(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 19:
+        raise InvalidInput.field(("query", "cursor"), "not a cursor returned by this endpoint")
+    return int(cursor)
+
+
+def _page(
+    session: Session, conditions: list[ColumnElement[bool]], limit: int, cursor: str | None
+) -> EventPage:
+    after = _cursor_seq(cursor)
+    rows = (
+        session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.seq > after, *conditions)
+            .order_by(AuditEvent.seq)
+            .limit(limit + 1)
+        )
+        .scalars()
+        .all()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EventPage(
+        items=[event_view(row) for row in rows],
+        next_cursor=str(rows[-1].seq) if more and rows else None,
+    )
+
+
+def list_events(
+    session: Session,
+    principal: Principal,
+    filters: EventFilters,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> EventPage:
+    """`GET /audit/events` (auditor): events in chain order, filtered, cursor on seq."""
+    require(principal, Action.AUDIT_READ)
+    conditions: list[ColumnElement[bool]] = []
+    if filters.case_id is not None:
+        conditions.append(AuditEvent.case_id == filters.case_id)
+    if filters.actor_id is not None:
+        conditions.append(AuditEvent.actor_id == filters.actor_id)
+    if filters.action is not None:
+        conditions.append(AuditEvent.action == filters.action)
+    if filters.since is not None:
+        since = filters.since if filters.since.tzinfo else filters.since.replace(tzinfo=UTC)
+        conditions.append(AuditEvent.at >= since)
+    page = _page(session, conditions, limit, cursor)
+    detail: dict[str, Any] = {
+        name: str(value)
+        for name, value in (
+            ("case_id", filters.case_id),
+            ("actor_id", filters.actor_id),
+            ("action", filters.action),
+            ("since", filters.since),
+        )
+        if value is not None
+    }
+    detail["returned"] = len(page.items)
+    record(session, principal, Action.AUDIT_READ.value, resource_type="audit_log", detail=detail)
+    return page
+
+
+def case_access_log(
+    session: Session,
+    principal: Principal,
+    case_id: uuid.UUID,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> EventPage:
+    """`GET /cases/{id}/access-log` (supervisor of the case's agency): who read or changed it."""
+    from services.cases.access import load_visible_case  # the case area imports audit
+
+    load_visible_case(session, principal, case_id, Action.CASE_ACCESS_LOG)
+    page = _page(session, [AuditEvent.case_id == case_id], limit, cursor)
+    record(
+        session,
+        principal,
+        Action.CASE_ACCESS_LOG.value,
+        resource_type="case",
+        resource_id=case_id,
+        case_id=case_id,
+        detail={"returned": len(page.items)},
+    )
+    return page
+
+
+def verify_for(
+    session: Session, principal: Principal, settings: Settings, keyring: Keyring
+) -> VerifyReport:
+    """`GET /audit/verify` (auditor): recompute the chain and check it against the checkpoints."""
+    require(principal, Action.AUDIT_VERIFY)
+    report = verify_log(session.connection(), settings, keyring)
+    record(
+        session,
+        principal,
+        Action.AUDIT_VERIFY.value,
+        resource_type="audit_log",
+        detail={
+            "valid": report.valid,
+            "events_checked": report.events_checked,
+            "first_invalid_seq": report.first_invalid_seq,
+        },
+    )
+    return report
