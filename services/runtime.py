@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
+from services.audit.checkpoints import Checkpointer, enable_checkpoints
 from services.config import Settings
 from services.crypto import Keyring, load_keyring
 
@@ -32,9 +33,11 @@ def build_runtime(settings: Settings) -> Runtime:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    session_factory = make_session_factory(engine)
+    enable_checkpoints(session_factory, Checkpointer(settings, keyring))
     return Runtime(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         keyring=keyring,
     )
