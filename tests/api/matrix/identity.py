@@ -1,0 +1,151 @@
+"""Matrix entries: auth and administration (agencies, users, API clients)."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from models.base import utcnow
+from services.crypto import totp
+from services.identity import mfa
+from tests.api.matrix import (
+    CLIENTS,
+    OK,
+    PRINCIPALS,
+    RESTRICTED,
+    STAFF,
+    SYSTEM_ADMINS,
+    USERS,
+    Call,
+    Entry,
+    World,
+    expect,
+)
+from tests.builders import TEST_PASSWORD
+
+MEMBER_ADMINS_A = (*SYSTEM_ADMINS, "a.agency_admin")
+"""Who may administer agency `a`'s users and clients; `b.agency_admin` meets them as 404."""
+EVERYONE = dict.fromkeys(PRINCIPALS, OK)
+FULL_USERS = STAFF  # users whose token is not restricted
+NEW_PASSWORD_PREFIX = "matrix passphrase "
+
+
+def _login(world: World, who: str) -> Call:
+    user = world.new_user("a")
+    return Call(json={"username": user.username, "password": TEST_PASSWORD})
+
+
+def _token(world: World, who: str) -> Call:
+    client = world.new_client("b")
+    return Call(
+        form={
+            "grant_type": "client_credentials",
+            "client_id": client.client_id,
+            "client_secret": TEST_PASSWORD,
+        }
+    )
+
+
+def _password(world: World, who: str) -> Call:
+    return Call(
+        json={
+            "current_password": TEST_PASSWORD,
+            "new_password": world.unique(NEW_PASSWORD_PREFIX),
+        }
+    )
+
+
+def _pending_enrolment(world: World, who: str) -> Call:
+    """A started enrolment for `who` (a user) and the authenticator's current code."""
+    user = world.principal_user(who)
+    if user is None:
+        return Call(json={"code": "000000"})
+    enrolment = mfa.start_enrolment(world.db, world.runtime.keyring, user, issuer="Haven")
+    secret = base64.b32decode(enrolment.secret)
+    return Call(json={"code": totp.code_at(secret, totp.time_step(time.time()))})
+
+
+def _enabled_mfa(world: World, who: str) -> Call:
+    user = world.principal_user(who)
+    if user is not None:
+        mfa.start_enrolment(world.db, world.runtime.keyring, user, issuer="Haven")
+        user.totp_enabled_at = utcnow()
+        world.db.flush()
+    return Call(json={"password": TEST_PASSWORD})
+
+
+def _new_user_body(world: World, who: str) -> Call:
+    return Call(
+        json={
+            "username": world.unique("matrix"),
+            "password": "a matrix passphrase of some length",
+            "role": "caseworker",
+            "agency_id": str(world.agency("a").id),
+        }
+    )
+
+
+def _target_user(world: World, who: str) -> Call:
+    return Call(path={"user_id": world.new_user("a").id})
+
+
+def _deactivate_user(world: World, who: str) -> Call:
+    return Call(path={"user_id": world.new_user("a").id}, json={"is_active": False})
+
+
+def _new_client_body(world: World, who: str) -> Call:
+    return Call(
+        json={
+            "agency_id": str(world.agency("a").id),
+            "name": "Matrix partner",
+            "scopes": ["referrals:read"],
+        }
+    )
+
+
+def _target_client(world: World, who: str) -> Call:
+    return Call(path={"api_client_id": world.new_client("a").id})
+
+
+ADMIN_OF_A = expect(ok=MEMBER_ADMINS_A, not_found=("b.agency_admin",))
+
+ENTRIES = [
+    # Login and the token endpoint take no bearer token: everyone (any header) gets in.
+    Entry("POST", "/api/v1/auth/login", _login, EVERYONE),
+    Entry("POST", "/api/v1/auth/token", _token, EVERYONE),
+    Entry("POST", "/api/v1/auth/logout", lambda w, who: Call(), EVERYONE),
+    Entry("GET", "/api/v1/auth/me", lambda w, who: Call(), EVERYONE),
+    # The caller's own account: staff only; a restricted token may do exactly its steps.
+    Entry("POST", "/api/v1/auth/password", _password, expect(ok=USERS)),
+    Entry("POST", "/api/v1/auth/mfa/enrol", lambda w, who: Call(), expect(ok=USERS)),
+    Entry("POST", "/api/v1/auth/mfa/confirm", _pending_enrolment, expect(ok=USERS)),
+    Entry("POST", "/api/v1/auth/mfa/disable", _enabled_mfa, expect(ok=FULL_USERS)),
+    # Administration.
+    Entry(
+        "POST",
+        "/api/v1/agencies",
+        lambda w, who: Call(json={"name": w.unique("Matrix agency")}),
+        expect(ok=SYSTEM_ADMINS),
+    ),
+    Entry("GET", "/api/v1/agencies", lambda w, who: Call(), expect(ok=STAFF)),
+    Entry("POST", "/api/v1/users", _new_user_body, expect(ok=MEMBER_ADMINS_A)),
+    Entry(
+        "GET",
+        "/api/v1/users",
+        lambda w, who: Call(),
+        expect(ok=(*SYSTEM_ADMINS, "a.agency_admin", "b.agency_admin")),
+    ),
+    Entry("GET", "/api/v1/users/{user_id}", _target_user, ADMIN_OF_A),
+    Entry("PATCH", "/api/v1/users/{user_id}", _deactivate_user, ADMIN_OF_A),
+    Entry("POST", "/api/v1/users/{user_id}/reset-password", _target_user, ADMIN_OF_A),
+    Entry("POST", "/api/v1/api-clients", _new_client_body, expect(ok=MEMBER_ADMINS_A)),
+    Entry(
+        "GET",
+        "/api/v1/api-clients",
+        lambda w, who: Call(),
+        expect(ok=(*SYSTEM_ADMINS, "a.agency_admin", "b.agency_admin")),
+    ),
+    Entry("DELETE", "/api/v1/api-clients/{api_client_id}", _target_client, ADMIN_OF_A),
+]
+
+assert RESTRICTED in USERS and not set(CLIENTS) & set(USERS)
