@@ -1,7 +1,119 @@
-"""`haven keys ...` (issue 4)."""
+"""`haven keys ...` (issue 4): rotate key-encryption keys, show their status.
+
+The logic lives in `services.crypto.rotation`; these commands only call it and print.
+"""
 
 from __future__ import annotations
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from services.crypto import KeyringError
+from services.crypto.rotation import DEFAULT_BATCH_SIZE, RotationPlan, key_status
+from services.crypto.rotation import rotate as run_rotation
+from services.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True)
+
+
+def _runtime() -> Runtime:
+    from services.cli import load_runtime  # here, not at import: services.cli imports this module
+
+    try:
+        return load_runtime()
+    except KeyringError as error:
+        typer.echo(f"keyring refused: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def rotate(
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, min=1, max=10_000, help="Data keys re-wrapped per transaction."
+    ),
+) -> None:
+    """Add a KEK version and re-wrap every data key under it (or resume an unfinished rotation).
+
+    Safe while the server runs; safe to interrupt: run it again to resume.
+    """
+    runtime = _runtime()
+    try:
+        with Progress(
+            TextColumn("re-wrapping"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        ) as progress:
+            task = progress.add_task("rewrap", total=None)
+
+            def planned(plan: RotationPlan) -> None:
+                if plan.added_version:
+                    typer.echo(f"added KEK version {plan.kek_version}")
+                else:
+                    typer.echo(f"resuming the rotation to KEK version {plan.kek_version}")
+                typer.echo(f"{plan.pending} data key(s) to re-wrap")
+                progress.update(task, total=plan.pending)
+
+            result = run_rotation(
+                runtime.session_factory,
+                runtime.keyring,
+                batch_size=batch_size,
+                on_plan=planned,
+                on_batch=lambda n: progress.advance(task, n),
+            )
+        info = key_status(runtime.session_factory, runtime.keyring)
+    except KeyringError as error:
+        typer.echo(f"rotation stopped: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    typer.echo(
+        f"re-wrapped {result.rewrapped} data key(s) in {result.batches} batch(es); "
+        f"current KEK version {info.current_kek_version}"
+    )
+    if info.pending:
+        typer.echo(
+            f"{info.pending} data key(s) were created under an older version during the run; "
+            "run `haven keys rotate` again to finish",
+            err=True,
+        )
+        raise typer.Exit(3)
+
+
+@app.command()
+def status() -> None:
+    """Show the KEK versions and how many data keys each one wraps."""
+    runtime = _runtime()
+    try:
+        info = key_status(runtime.session_factory, runtime.keyring)
+    finally:
+        runtime.engine.dispose()
+    typer.echo(f"keyring: {runtime.settings.key_file}")
+    typer.echo(f"current KEK version: {info.current_kek_version}")
+    typer.echo("version  data keys")
+    for version in sorted(set(info.kek_versions) | set(info.live_by_version)):
+        marks = []
+        if version == info.current_kek_version:
+            marks.append("current")
+        if version not in info.kek_versions:
+            marks.append("MISSING FROM KEYRING")
+        suffix = f"  ({', '.join(marks)})" if marks else ""
+        typer.echo(f"{version:>7}  {info.live_by_version.get(version, 0):>9}{suffix}")
+    typer.echo(f"destroyed data keys (erased cases): {info.destroyed}")
+    if info.pending:
+        typer.echo(
+            f"rotation unfinished: {info.pending} data key(s) under older versions; "
+            "run `haven keys rotate` to finish"
+        )
+    if info.unknown_versions:
+        raise typer.Exit(1)
