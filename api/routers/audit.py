@@ -1,5 +1,88 @@
-"""Routes: audit. (Filled in by its issue.)"""
+"""Routes: the audit log (auditors) and a case's access log (the case's supervisor)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.schemas.audit import AuditEventList, AuditVerifyOut
+from services.audit import queries
 
 router = APIRouter()
+
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=32, description="`next_cursor` of the previous page.")
+]
+
+
+@router.get(
+    "/audit/events",
+    response_model=AuditEventList,
+    summary="List audit events (auditor), oldest first, cursor on seq",
+)
+def list_audit_events(
+    principal: PrincipalDep,
+    session: SessionDep,
+    case_id: Annotated[uuid.UUID | None, Query(description="Events about this case.")] = None,
+    actor_id: Annotated[uuid.UUID | None, Query(description="Events by this user/client.")] = None,
+    action: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=r"^[a-z_]+(\.[a-z_]+)*$",
+            description="A dotted action, e.g. `case.read`.",
+        ),
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Events at or after (RFC 3339).")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> AuditEventList:
+    page = queries.list_events(
+        session,
+        principal,
+        queries.EventFilters(case_id=case_id, actor_id=actor_id, action=action, since=since),
+        limit=limit,
+        cursor=cursor,
+    )
+    return AuditEventList.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@router.get(
+    "/audit/verify",
+    response_model=AuditVerifyOut,
+    summary="Verify the audit chain against the signed checkpoints (auditor)",
+)
+def verify_audit_chain(
+    principal: PrincipalDep, session: SessionDep, settings: SettingsDep, keyring: KeyringDep
+) -> AuditVerifyOut:
+    report = queries.verify_for(session, principal, settings, keyring)
+    return AuditVerifyOut(
+        valid=report.valid,
+        events_checked=report.events_checked,
+        first_invalid_seq=report.first_invalid_seq,
+        reason=report.reason,
+        checkpoints_checked=report.checkpoints_checked,
+        warnings=report.warnings,
+    )
+
+
+@router.get(
+    "/cases/{case_id}/access-log",
+    response_model=AuditEventList,
+    summary="Who read or changed this case (supervisor of the case's agency)",
+    tags=["cases"],
+)
+def case_access_log(
+    case_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> AuditEventList:
+    page = queries.case_access_log(session, principal, case_id, limit=limit, cursor=cursor)
+    return AuditEventList.model_validate({"items": page.items, "next_cursor": page.next_cursor})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from models.audit import AuditEvent
 from models.base import utcnow
@@ -79,10 +79,32 @@ def actor_for(principal: Principal | None) -> Actor:
     )
 
 
+@dataclass(frozen=True)
+class _Pending:
+    transactions: tuple[SessionTransaction, ...]
+    """The session transactions (innermost savepoint up to the root) open when it was recorded:
+    rolling back any of them drops the event."""
+    values: dict[str, Any]
+
+
+def _open_transactions(session: Session) -> tuple[SessionTransaction, ...]:
+    if not session.in_transaction():
+        # Begin the session's transaction now (no database work yet), so that a rollback before
+        # any query still discards the event.
+        session.begin()
+    innermost = session.get_nested_transaction() or session.get_transaction()
+    chain: list[SessionTransaction] = []
+    while innermost is not None:
+        chain.append(innermost)
+        innermost = innermost.parent
+    return tuple(chain)
+
+
 def _cut(name: str, value: str | None) -> str | None:
+    """Fit a value to its column; NUL (which PostgreSQL text refuses) becomes U+FFFD."""
     if value is None:
         return None
-    return value[: _LIMITS[name]]
+    return value[: _LIMITS[name]].replace("\x00", "\ufffd")
 
 
 def record(
@@ -107,25 +129,30 @@ def record(
         raise ValueError(f"unknown audit outcome {outcome!r}")
     meta = current_request()
     field_names = sorted(set(fields))
-    pending: list[dict[str, Any]] = session.info.setdefault(PENDING_KEY, [])
+    pending: list[_Pending] = session.info.setdefault(PENDING_KEY, [])
     pending.append(
-        {
-            "at": utcnow(),
-            "actor_type": actor.type,
-            "actor_id": actor.id,
-            "actor_role": _cut("actor_role", actor.role),
-            "actor_scopes": _cut("actor_scopes", actor.scopes),
-            "actor_agency_id": actor.agency_id,
-            "action": _cut("action", action),
-            "resource_type": _cut("resource_type", resource_type),
-            "resource_id": None if resource_id is None else _cut("resource_id", str(resource_id)),
-            "case_id": case_id,
-            "fields": json.dumps(field_names, ensure_ascii=True) if field_names else None,
-            "outcome": outcome,
-            "client_address": _cut("client_address", meta.client_address),
-            "request_id": _cut("request_id", meta.request_id),
-            "detail": json.dumps(detail, sort_keys=True, ensure_ascii=True) if detail else None,
-        }
+        _Pending(
+            _open_transactions(session),
+            {
+                "at": utcnow(),
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "actor_role": _cut("actor_role", actor.role),
+                "actor_scopes": _cut("actor_scopes", actor.scopes),
+                "actor_agency_id": actor.agency_id,
+                "action": _cut("action", action),
+                "resource_type": _cut("resource_type", resource_type),
+                "resource_id": None
+                if resource_id is None
+                else _cut("resource_id", str(resource_id)),
+                "case_id": case_id,
+                "fields": json.dumps(field_names, ensure_ascii=True) if field_names else None,
+                "outcome": outcome,
+                "client_address": _cut("client_address", meta.client_address),
+                "request_id": _cut("request_id", meta.request_id),
+                "detail": json.dumps(detail, sort_keys=True, ensure_ascii=True) if detail else None,
+            },
+        )
     )
 
 
@@ -152,10 +179,11 @@ def _lock_chain(session: Session) -> None:
 
 
 def _chain_pending(session: Session) -> None:
-    pending: list[dict[str, Any]] = session.info.pop(PENDING_KEY, [])
+    queued: list[_Pending] = session.info.pop(PENDING_KEY, [])
     session.info.pop(APPENDED_KEY, None)
-    if not pending:
+    if not queued:
         return
+    pending = [item.values for item in queued]
     # Everything else the transaction writes goes to the database before the chain lock is
     # taken, so the serialised section is only: read the head, insert, commit.
     session.flush()
@@ -187,9 +215,12 @@ def _after_commit(session: Session) -> None:
         log.exception("could not write an audit checkpoint")
 
 
-def _forget_pending(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+def _forget_rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint or the whole transaction rolled back: drop the events recorded inside it."""
     session.info.pop(APPENDED_KEY, None)
+    queued: list[_Pending] | None = session.info.get(PENDING_KEY)
+    if queued:
+        session.info[PENDING_KEY] = [e for e in queued if transaction not in e.transactions]
 
 
 _installed = False
@@ -202,5 +233,5 @@ def install_chain_hook() -> None:
         return
     event.listen(Session, "before_commit", _chain_pending)
     event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_rollback", _forget_pending)
+    event.listen(Session, "after_soft_rollback", _forget_rolled_back)
     _installed = True

@@ -1,0 +1,53 @@
+"""Response bodies of the audit endpoints. Events hold names and ids, never a case value."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class AuditActor(BaseModel):
+    type: Literal["user", "client", "anonymous"]
+    id: uuid.UUID | None = None
+    role: str | None = Field(default=None, description="A staff user's role.")
+    scopes: list[str] | None = Field(default=None, description="An API client's scopes.")
+    agency_id: uuid.UUID | None = None
+
+
+class AuditEventOut(BaseModel):
+    seq: int = Field(description="Position in the chain: 1, 2, 3 ... with no gaps.")
+    at: datetime
+    actor: AuditActor
+    action: str = Field(description="Dotted: `auth.login`, `case.read`, `referral.approve`, ...")
+    resource_type: str | None
+    resource_id: str | None
+    case_id: uuid.UUID | None = Field(description="The case the event concerns, if any.")
+    outcome: Literal["success", "denied", "error"]
+    request_id: str | None
+    client_address: str | None
+    fields: list[str] = Field(description="Names of the fields touched (never their values).")
+    detail: dict[str, Any] = Field(description="Non-sensitive context (status, counts, ids).")
+    hash: str = Field(
+        description="SHA-256 of this event's canonical content and the previous hash."
+    )
+
+
+class AuditEventList(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class AuditVerifyOut(BaseModel):
+    valid: bool
+    events_checked: int
+    first_invalid_seq: int | None = Field(
+        description="The first seq that cannot be trusted (null when the chain is valid)."
+    )
+    reason: str | None = Field(default=None, description="Why the chain is invalid.")
+    checkpoints_checked: int = Field(
+        default=0, description="Signed checkpoints (outside the database) the chain matched."
+    )
+    warnings: list[str] = Field(default_factory=list)
