@@ -1,5 +1,432 @@
-"""Routes: referrals. (Filled in by its issue.)"""
+"""Routes: referrals (proposal, supervisor review, the partner's work, cancellation)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import (
+    IdempotencyKeyHeader,
+    IfMatchHeader,
+    KeyringDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
+from api.routing import TransactionalRoute
+from api.schemas.referrals import (
+    CancelIn,
+    NoteIn,
+    OutcomeIn,
+    PartnerReferral,
+    ReasonIn,
+    ReferralCreate,
+    ReferralList,
+    ReferralOut,
+    ReferralStatus,
+    ServiceType,
+    StaffReferral,
+)
+from services import referrals
+from services.errors import InvalidInput
+from services.policy import Action
+
+router = APIRouter(route_class=TransactionalRoute)
+"""Set here too: routes are built by this router, so `api_router`'s route_class alone does not
+reach them (FastAPI >= 0.16x includes routers lazily); without it nothing would commit."""
+
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50).")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
+]
+StatusQuery = Annotated[
+    ReferralStatus | None,
+    Query(
+        description="Only this state. `pending_approval` is the supervisor's review queue: "
+        "most urgent first, oldest first within one urgency."
+    ),
+]
+OverdueQuery = Annotated[
+    bool | None,
+    Query(description="`true`: sent but not accepted or declined in time (oldest due first)."),
+]
+ServiceQuery = Annotated[ServiceType | None, Query(description="Only this service type.")]
+
+_ACTION_DOC = (
+    ' Optional `If-Match: "<version>"`: the action applies only to that version (else 409).'
+    " Answers 200 with the updated referral; an action the state does not allow is 409 and"
+    " changes nothing."
+)
+
+
+def _schema(view: referrals.ReferralView) -> StaffReferral | PartnerReferral:
+    if isinstance(view, referrals.StaffReferralView):
+        return StaffReferral.model_validate(view)
+    return PartnerReferral.model_validate(view)
+
+
+def _etag(response: Response, view: referrals.ReferralView) -> None:
+    response.headers["ETag"] = f'"{view.version}"'
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip().strip('"')
+    if not raw.isdigit():
+        raise InvalidInput.field(("header", "If-Match"), 'Expected the ETag, e.g. "3".')
+    return int(raw)
+
+
+def _query(
+    status: str | None,
+    overdue: bool | None,
+    service_type: str | None,
+    limit: int,
+    cursor: str | None,
+) -> referrals.ReferralQuery:
+    return referrals.ReferralQuery(
+        status=status, overdue=overdue, service_type=service_type, limit=limit, cursor=cursor
+    )
+
+
+def _page(page: referrals.ReferralPage) -> ReferralList:
+    return ReferralList(items=[_schema(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/cases/{case_id}/referrals",
+    status_code=201,
+    response_model=StaffReferral,
+    summary="Propose a referral of a case (caseworker); it awaits a supervisor's approval",
+    description="`consent` is required; `best_interest_override` needs `consent.note` (the "
+    "justification the approving supervisor sees). `shared_fields` are case-body paths "
+    "(`child.given_name`, `location.district`, `protection_concerns`, ...): the partner sees "
+    "those and nothing else of the case. Honours `Idempotency-Key` (a replay answers 200 with "
+    "the referral made first).",
+    responses={200: {"model": StaffReferral, "description": "Idempotent replay"}},
+)
+def create_referral(
+    case_id: uuid.UUID,
+    body: ReferralCreate,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> StaffReferral | PartnerReferral:
+    result = referrals.create_referral(
+        session,
+        keyring,
+        principal,
+        case_id,
+        referrals.NewReferral(
+            to_agency_id=body.to_agency_id,
+            service_type=body.service_type,
+            urgency=body.urgency,
+            reason=body.reason,
+            shared_fields=list(body.shared_fields),
+            consent_given_by=body.consent.given_by,
+            consent_obtained_at=body.consent.obtained_at,
+            consent_note=body.consent.note,
+        ),
+        idempotency_key=idempotency_key,
+    )
+    if not result.created:
+        response.status_code = 200
+    _etag(response, result.referral)
+    return _schema(result.referral)
+
+
+@router.get(
+    "/cases/{case_id}/referrals",
+    response_model=ReferralList,
+    summary="List a case's referrals (staff who may see the case), newest first",
+)
+def list_case_referrals(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    status: StatusQuery = None,
+    overdue: OverdueQuery = None,
+    service_type: ServiceQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ReferralList:
+    page = referrals.list_case_referrals(
+        session, keyring, principal, case_id, _query(status, overdue, service_type, limit, cursor)
+    )
+    return _page(page)
+
+
+@router.get(
+    "/referrals",
+    response_model=ReferralList,
+    summary="List referrals: staff see their cases' referrals, a partner those sent to it",
+    description="A partner client (`referrals:read`) sees referrals addressed to its agency once "
+    "sent (`view: partner`): of the case only the `shared_fields`, and only while `sent`, "
+    "`accepted` or `in_progress`. Supervisors review `?status=pending_approval` and chase "
+    "`?overdue=true`.",
+)
+def list_referrals(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    status: StatusQuery = None,
+    overdue: OverdueQuery = None,
+    service_type: ServiceQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ReferralList:
+    page = referrals.list_referrals(
+        session, keyring, principal, _query(status, overdue, service_type, limit, cursor)
+    )
+    return _page(page)
+
+
+@router.get(
+    "/referrals/{referral_id}",
+    response_model=ReferralOut,
+    summary="Read one referral (staff: whole; partner: minimised)",
+)
+def get_referral(
+    referral_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+) -> StaffReferral | PartnerReferral:
+    view = referrals.get_referral(session, keyring, principal, referral_id)
+    _etag(response, view)
+    return _schema(view)
+
+
+def _act(
+    referral_id: uuid.UUID,
+    action: Action,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: str | None,
+    text: str | None = None,
+) -> StaffReferral | PartnerReferral:
+    view = referrals.act(
+        session,
+        keyring,
+        settings,
+        principal,
+        referral_id,
+        action,
+        text=text,
+        if_match=_version(if_match),
+    )
+    _etag(response, view)
+    return _schema(view)
+
+
+@router.post(
+    "/referrals/{referral_id}/approve",
+    response_model=StaffReferral,
+    summary="Approve a referral (supervisor of the referring agency): it is sent to the partner",
+    description="`pending_approval → sent`. Starts the partner's response clock." + _ACTION_DOC,
+)
+def approve_referral(
+    referral_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_APPROVE,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/reject",
+    response_model=StaffReferral,
+    summary="Reject a referral with a reason (supervisor of the referring agency)",
+    description="`pending_approval → rejected`." + _ACTION_DOC,
+)
+def reject_referral(
+    referral_id: uuid.UUID,
+    body: ReasonIn,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_REJECT,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+        body.reason,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/accept",
+    response_model=PartnerReferral,
+    summary="Accept a referral (the receiving agency's client, `referrals:respond`)",
+    description="`sent → accepted`." + _ACTION_DOC,
+)
+def accept_referral(
+    referral_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_ACCEPT,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/decline",
+    response_model=PartnerReferral,
+    summary="Decline a referral with a reason (the receiving agency's client)",
+    description="`sent → declined`; the case fields are no longer served to you." + _ACTION_DOC,
+)
+def decline_referral(
+    referral_id: uuid.UUID,
+    body: ReasonIn,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_DECLINE,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+        body.reason,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/updates",
+    response_model=PartnerReferral,
+    summary="Post a progress update (the receiving agency's client)",
+    description="The first update moves `accepted → in_progress`; later ones keep it there. "
+    "The referring caseworker and supervisor read the updates on the referral." + _ACTION_DOC,
+)
+def post_referral_update(
+    referral_id: uuid.UUID,
+    body: NoteIn,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_UPDATE,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+        body.note,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/complete",
+    response_model=PartnerReferral,
+    summary="Complete a referral with its outcome (the receiving agency's client)",
+    description="`accepted | in_progress → completed`; the case fields are no longer served "
+    "to you." + _ACTION_DOC,
+)
+def complete_referral(
+    referral_id: uuid.UUID,
+    body: OutcomeIn,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_COMPLETE,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+        body.outcome,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/cancel",
+    response_model=StaffReferral,
+    summary="Cancel a referral (the case's caseworker or a supervisor of the referring agency)",
+    description="From any state but a final one. The reason `consent_withdrawn` records that "
+    "consent was withdrawn (by whom it was recorded, and when): partner access ends at once."
+    + _ACTION_DOC,
+)
+def cancel_referral(
+    referral_id: uuid.UUID,
+    body: CancelIn,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> StaffReferral | PartnerReferral:
+    return _act(
+        referral_id,
+        Action.REFERRAL_CANCEL,
+        response,
+        session,
+        keyring,
+        settings,
+        principal,
+        if_match,
+        body.reason,
+    )

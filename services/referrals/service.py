@@ -1,0 +1,682 @@
+"""Referral use cases: create, read, list, and every state change.
+
+Order of checks in every use case (see `services.policy`): the role or scope may ever do the
+action (403), the referral is visible to the caller (404, exactly as if it did not exist), the
+state machine allows the move (409, nothing changes). A state change is one compare-and-set
+UPDATE (`WHERE id = :id AND version = :seen`), so of two concurrent moves on one referral only
+one can win; the other matches no row and gets `Conflict`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from models.base import new_id, utcnow
+from models.cases import Case
+from models.identity import Agency
+from models.referrals import Referral, ReferralUpdate
+from services import audit
+from services.cases import idempotency
+from services.cases.access import CASE_FIELD_PATHS, encrypt_for_case, load_visible_case
+from services.config import Settings
+from services.crypto import Keyring
+from services.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from services.policy import Action, Principal, referral_filter, require
+from services.referrals.states import Status, Transition, transition_for
+from services.referrals.views import (
+    REFERRALS_TABLE,
+    UPDATES_TABLE,
+    KeyCache,
+    ReferralView,
+    build_view,
+    load_updates,
+)
+
+SERVICE_TYPES = frozenset(
+    {
+        "mhpss",
+        "medical",
+        "rehabilitation",
+        "education",
+        "family_tracing",
+        "alternative_care",
+        "legal_aid",
+        "documentation",
+        "reintegration",
+        "livelihoods",
+        "shelter",
+        "gbv_response",
+    }
+)
+URGENCIES = ("high", "medium", "low")
+CONSENT_BASES = frozenset({"caregiver", "child", "best_interest_override"})
+CONSENT_WITHDRAWN = "consent_withdrawn"
+"""The cancel reason that records a withdrawal of consent."""
+CLOCK_SKEW = timedelta(minutes=5)
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    to_agency_id: uuid.UUID
+    service_type: str
+    urgency: str
+    reason: str
+    shared_fields: list[str]
+    consent_given_by: str
+    consent_obtained_at: datetime
+    consent_note: str | None = None
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as plain JSON values, for the idempotency fingerprint."""
+        return {
+            "to_agency_id": str(self.to_agency_id),
+            "service_type": self.service_type,
+            "urgency": self.urgency,
+            "reason": self.reason,
+            "shared_fields": list(self.shared_fields),
+            "consent": {
+                "given_by": self.consent_given_by,
+                "obtained_at": self.consent_obtained_at.isoformat(),
+                "note": self.consent_note,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ReferralQuery:
+    status: str | None = None
+    overdue: bool | None = None
+    service_type: str | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferralPage:
+    items: list[ReferralView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Created:
+    referral: ReferralView
+    created: bool
+    """False when an Idempotency-Key replay returned the referral made earlier."""
+
+
+def response_hours(settings: Settings, urgency: str) -> int:
+    """How long the partner has to accept or decline, by urgency (settings)."""
+    return {
+        "high": settings.referral_response_hours_high,
+        "medium": settings.referral_response_hours_medium,
+        "low": settings.referral_response_hours_low,
+    }[urgency]
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    return referral_filter(
+        principal,
+        status_col=Referral.status,
+        to_agency_col=Referral.to_agency_id,
+        case_agency_col=Case.agency_id,
+        case_owner_col=Case.owner_id,
+    )
+
+
+def _not_found(session: Session, action: Action, referral_id: uuid.UUID) -> NotFound:
+    # The caller learns nothing; the audit row names the case, so the case's history shows
+    # the refused attempt.
+    case_id = session.scalar(select(Referral.case_id).where(Referral.id == referral_id))
+    return NotFound(
+        "No referral with that id.",
+        action=action.value,
+        resource_type="referral",
+        resource_id=referral_id,
+        case_id=case_id,
+    )
+
+
+def _load(
+    session: Session, principal: Principal, referral_id: uuid.UUID, action: Action
+) -> tuple[Referral, Case]:
+    require(principal, action)
+    row = session.execute(
+        select(Referral, Case)
+        .join(Case, Case.id == Referral.case_id)
+        .where(Referral.id == referral_id, _visible(principal))
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        raise _not_found(session, action, referral_id)
+    return row[0], row[1]
+
+
+def _view(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    referral: Referral,
+    case_row: Case,
+    keys: KeyCache | None = None,
+) -> ReferralView:
+    updates = load_updates(session, [referral.id])[referral.id]
+    return build_view(
+        session, keys or KeyCache(session, keyring), principal, referral, case_row, updates
+    )
+
+
+def _audit_read(
+    session: Session, principal: Principal, view: ReferralView, *, via: str | None = None
+) -> None:
+    audit.record(
+        session,
+        principal,
+        Action.REFERRAL_READ.value,
+        resource_type="referral",
+        resource_id=view.id,
+        case_id=view.case_id,
+        fields=view.fields_served,
+        detail={"status": view.status, "view": view.view, **({"via": via} if via else {})},
+    )
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+def _validate(session: Session, case_row: Case, draft: NewReferral) -> None:
+    problems: list[FieldProblem] = []
+    seen: set[str] = set()
+    for index, path in enumerate(draft.shared_fields):
+        if path not in CASE_FIELD_PATHS:
+            problems.append(
+                FieldProblem(
+                    ("body", "shared_fields", index),
+                    "Unknown case field path; valid paths: " + ", ".join(sorted(CASE_FIELD_PATHS)),
+                )
+            )
+        elif path in seen:
+            problems.append(FieldProblem(("body", "shared_fields", index), "Listed twice."))
+        seen.add(path)
+    if draft.service_type not in SERVICE_TYPES:
+        problems.append(FieldProblem(("body", "service_type"), "Unknown service type."))
+    if draft.urgency not in URGENCIES:
+        problems.append(FieldProblem(("body", "urgency"), "Must be high, medium or low."))
+    if draft.consent_given_by not in CONSENT_BASES:
+        problems.append(FieldProblem(("body", "consent", "given_by"), "Unknown consent basis."))
+    if draft.consent_given_by == "best_interest_override" and not (
+        draft.consent_note and draft.consent_note.strip()
+    ):
+        problems.append(
+            FieldProblem(
+                ("body", "consent", "note"),
+                "A best-interest override needs a written justification.",
+            )
+        )
+    obtained = draft.consent_obtained_at
+    if obtained.tzinfo is None:
+        problems.append(FieldProblem(("body", "consent", "obtained_at"), "Needs a time zone."))
+    elif obtained > utcnow() + CLOCK_SKEW:
+        problems.append(
+            FieldProblem(("body", "consent", "obtained_at"), "Cannot be in the future.")
+        )
+    if not draft.reason.strip():
+        problems.append(FieldProblem(("body", "reason"), "Must not be empty."))
+    if draft.to_agency_id == case_row.agency_id:
+        problems.append(
+            FieldProblem(("body", "to_agency_id"), "Refer to another agency than the case's own.")
+        )
+    elif session.get(Agency, draft.to_agency_id) is None:
+        problems.append(FieldProblem(("body", "to_agency_id"), "No agency with that id."))
+    if problems:
+        raise InvalidInput(problems)
+
+
+def create_referral(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    case_id: uuid.UUID,
+    draft: NewReferral,
+    *,
+    idempotency_key: str | None = None,
+) -> Created:
+    """A caseworker proposes a referral of a case it owns; it awaits a supervisor's approval."""
+    action = Action.REFERRAL_CREATE
+    case_row = load_visible_case(session, principal, case_id, action)
+    referral_id = new_id()
+    claim = idempotency.claim(
+        session,
+        keyring,
+        principal,
+        idempotency_key,
+        operation=f"referral.create:{case_id}",
+        body=draft.canonical(),
+        resource_type="referral",
+        resource_id=referral_id,
+        case_id=case_row.id,
+    )
+    if claim.replay is not None:
+        referral, case_row = _load(session, principal, claim.replay.resource_id, action)
+        view = _view(session, keyring, principal, referral, case_row)
+        _audit_read(session, principal, view, via="idempotent_replay")
+        return Created(referral=view, created=False)
+    if case_row.status != "open":
+        raise Conflict("Referrals can only be made from an open case.")
+    _validate(session, case_row, draft)
+
+    keys = KeyCache(session, keyring)
+    dek = keys.for_case(case_row)
+
+    def seal(field: str, text: str) -> bytes:
+        return encrypt_for_case(
+            dek, text, table=REFERRALS_TABLE, record_id=referral_id, field=field
+        )
+
+    now = utcnow()
+    referral = Referral(
+        id=referral_id,
+        case_id=case_row.id,
+        from_agency_id=case_row.agency_id,
+        to_agency_id=draft.to_agency_id,
+        service_type=draft.service_type,
+        urgency=draft.urgency,
+        status=Status.PENDING_APPROVAL.value,
+        version=1,
+        shared_fields=list(draft.shared_fields),
+        reason_encrypted=seal("reason", draft.reason),
+        consent_given_by=draft.consent_given_by,
+        consent_obtained_at=draft.consent_obtained_at,
+        consent_note_encrypted=seal("consent_note", draft.consent_note)
+        if draft.consent_note
+        else None,
+        created_by=principal.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(referral)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        action.value,
+        resource_type="referral",
+        resource_id=referral.id,
+        case_id=case_row.id,
+        fields=["reason", "shared_fields", "consent"]
+        + (["consent.note"] if draft.consent_note else []),
+        detail={
+            "to_agency_id": str(draft.to_agency_id),
+            "service_type": draft.service_type,
+            "urgency": draft.urgency,
+            "consent_given_by": draft.consent_given_by,
+            "shared_fields": sorted(draft.shared_fields),
+        },
+    )
+    return Created(
+        referral=_view(session, keyring, principal, referral, case_row, keys), created=True
+    )
+
+
+# --- read ----------------------------------------------------------------------------------
+
+
+def get_referral(
+    session: Session, keyring: Keyring, principal: Principal, referral_id: uuid.UUID
+) -> ReferralView:
+    referral, case_row = _load(session, principal, referral_id, Action.REFERRAL_READ)
+    view = _view(session, keyring, principal, referral, case_row)
+    _audit_read(session, principal, view)
+    return view
+
+
+_URGENCY_RANK = case((Referral.urgency == "high", 0), (Referral.urgency == "medium", 1), else_=2)
+
+
+@dataclass(frozen=True)
+class _Key:
+    expr: Any
+    kind: str
+    """`int`, `datetime` or `uuid`: how the cursor value is decoded."""
+    descending: bool = False
+
+
+def _order_for(query: ReferralQuery) -> tuple[str, list[_Key]]:
+    if query.status == Status.PENDING_APPROVAL:
+        # Supervisor review: most urgent first, the oldest first within one urgency.
+        return "review", [
+            _Key(_URGENCY_RANK, "int"),
+            _Key(Referral.created_at, "datetime"),
+            _Key(Referral.id, "uuid"),
+        ]
+    if query.overdue:
+        return "overdue", [_Key(Referral.respond_due_at, "datetime"), _Key(Referral.id, "uuid")]
+    return "recent", [
+        _Key(Referral.created_at, "datetime", descending=True),
+        _Key(Referral.id, "uuid", descending=True),
+    ]
+
+
+def _encode_cursor(name: str, values: Sequence[Any]) -> str:
+    plain = [
+        v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
+        for v in values
+    ]
+    raw = json.dumps({"o": name, "k": plain}, separators=(",", ":")).encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput.field(("query", "cursor"), "Not a cursor from this list.")
+
+
+def _decode_cursor(cursor: str, name: str, keys: list[_Key]) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("o") != name:
+            raise _bad_cursor()
+        plain = data.get("k")
+        if not isinstance(plain, list) or len(plain) != len(keys):
+            raise _bad_cursor()
+        values: list[Any] = []
+        for key, value in zip(keys, plain, strict=True):
+            if key.kind == "int" and isinstance(value, int):
+                values.append(value)
+            elif key.kind == "datetime" and isinstance(value, str):
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise _bad_cursor()
+                values.append(parsed)
+            elif key.kind == "uuid" and isinstance(value, str):
+                values.append(uuid.UUID(value))
+            else:
+                raise _bad_cursor()
+        return values
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise _bad_cursor() from None
+
+
+def _after(keys: list[_Key], values: list[Any]) -> ColumnElement[bool]:
+    """Keyset condition: rows strictly after `values` in the order of `keys`."""
+    alternatives: list[ColumnElement[bool]] = []
+    for i, key in enumerate(keys):
+        equal = [keys[j].expr == values[j] for j in range(i)]
+        beyond = key.expr < values[i] if key.descending else key.expr > values[i]
+        alternatives.append(and_(*equal, beyond))
+    return or_(*alternatives)
+
+
+def _key_values(referral: Referral, name: str) -> list[Any]:
+    if name == "review":
+        return [URGENCIES.index(referral.urgency), referral.created_at, referral.id]
+    if name == "overdue":
+        return [referral.respond_due_at, referral.id]
+    return [referral.created_at, referral.id]
+
+
+def _list(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    query: ReferralQuery,
+    *,
+    case_id: uuid.UUID | None = None,
+) -> ReferralPage:
+    limit = max(1, min(query.limit, MAX_LIMIT))
+    stmt = (
+        select(Referral, Case).join(Case, Case.id == Referral.case_id).where(_visible(principal))
+    )
+    if case_id is not None:
+        stmt = stmt.where(Referral.case_id == case_id)
+    if query.status is not None:
+        stmt = stmt.where(Referral.status == query.status)
+    if query.service_type is not None:
+        stmt = stmt.where(Referral.service_type == query.service_type)
+    now = utcnow()
+    if query.overdue is True:
+        stmt = stmt.where(Referral.status == Status.SENT.value, Referral.respond_due_at < now)
+    elif query.overdue is False:
+        stmt = stmt.where(
+            or_(
+                Referral.status != Status.SENT.value,
+                Referral.respond_due_at.is_(None),
+                Referral.respond_due_at >= now,
+            )
+        )
+    name, keys = _order_for(query)
+    if query.cursor:
+        stmt = stmt.where(_after(keys, _decode_cursor(query.cursor, name, keys)))
+    stmt = stmt.order_by(*(k.expr.desc() if k.descending else k.expr.asc() for k in keys))
+    rows = session.execute(stmt.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    updates = load_updates(session, [row[0].id for row in rows])
+    cache = KeyCache(session, keyring)
+    items = [
+        build_view(session, cache, principal, row[0], row[1], updates[row[0].id]) for row in rows
+    ]
+    for item in items:
+        if item.fields_served:
+            _audit_read(session, principal, item, via="list")
+    audit.record(
+        session,
+        principal,
+        Action.REFERRAL_LIST.value,
+        resource_type="referral",
+        case_id=case_id,
+        detail={
+            "count": len(items),
+            "status": query.status,
+            "overdue": query.overdue,
+            "service_type": query.service_type,
+        },
+    )
+    next_cursor = _encode_cursor(name, _key_values(rows[-1][0], name)) if more else None
+    return ReferralPage(items=items, next_cursor=next_cursor)
+
+
+def list_referrals(
+    session: Session, keyring: Keyring, principal: Principal, query: ReferralQuery
+) -> ReferralPage:
+    """Referrals the caller may see: staff through their cases, a partner those sent to it."""
+    require(principal, Action.REFERRAL_LIST)
+    return _list(session, keyring, principal, query)
+
+
+def list_case_referrals(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    case_id: uuid.UUID,
+    query: ReferralQuery,
+) -> ReferralPage:
+    """Every referral of one case (staff who may see the case)."""
+    load_visible_case(session, principal, case_id, Action.REFERRAL_LIST)
+    return _list(session, keyring, principal, query, case_id=case_id)
+
+
+# --- state changes -------------------------------------------------------------------------
+
+
+def _compare_and_set(
+    session: Session,
+    referral: Referral,
+    transition: Transition,
+    values: dict[str, Any],
+    expected_version: int,
+) -> None:
+    """One UPDATE that only matches the version the caller saw; 0 rows means someone else won."""
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Referral)
+            .where(
+                Referral.id == referral.id,
+                Referral.version == expected_version,
+                Referral.status == transition.from_status.value,
+            )
+            .values(
+                status=transition.to_status.value,
+                version=Referral.version + 1,
+                updated_at=utcnow(),
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        raise Conflict("The referral was changed by someone else meanwhile; read it again.")
+    session.refresh(referral)
+
+
+def _check_side(principal: Principal, transition: Transition) -> None:
+    # `require` already limits each action to staff roles or to partner scopes; this states the
+    # table's `side` explicitly so a policy edit cannot let the wrong side through.
+    wanted_client = transition.side == "receiving"
+    if principal.is_client != wanted_client:
+        raise Forbidden(
+            f"Only the {transition.side} side may perform {transition.action.value}.",
+            action=transition.action.value,
+            resource_type="referral",
+        )
+
+
+def act(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    action: Action,
+    *,
+    text: str | None = None,
+    if_match: int | None = None,
+) -> ReferralView:
+    """Apply one state-machine action; `text` is the reason, note or outcome it carries."""
+    referral, case_row = _load(session, principal, referral_id, action)
+    transition = transition_for(referral.status, action)
+    _check_side(principal, transition)
+    keys = KeyCache(session, keyring)
+    now = utcnow()
+
+    def seal(field: str, value: str) -> bytes:
+        return encrypt_for_case(
+            keys.for_case(case_row),
+            value,
+            table=REFERRALS_TABLE,
+            record_id=referral.id,
+            field=field,
+        )
+
+    def needs_text(name: str) -> str:
+        if text is None or not text.strip():
+            raise InvalidInput.field(("body", name), "Field required.")
+        return text
+
+    values: dict[str, Any] = {}
+    fields: list[str] = []
+    detail: dict[str, Any] = {
+        "from": transition.from_status.value,
+        "to": transition.to_status.value,
+    }
+    if action == Action.REFERRAL_APPROVE:
+        if case_row.status != "open":
+            raise Conflict("The case is closed; reopen it before approving a referral.")
+        values = {
+            "approved_by": principal.id,
+            "approved_at": now,
+            "respond_due_at": now + timedelta(hours=response_hours(settings, referral.urgency)),
+        }
+    elif action == Action.REFERRAL_REJECT:
+        values = {
+            "rejected_by": principal.id,
+            "rejected_at": now,
+            "rejection_reason_encrypted": seal("rejection_reason", needs_text("reason")),
+        }
+        fields = ["rejection_reason"]
+    elif action == Action.REFERRAL_ACCEPT:
+        values = {"responded_by": principal.id, "responded_at": now}
+    elif action == Action.REFERRAL_DECLINE:
+        values = {
+            "responded_by": principal.id,
+            "responded_at": now,
+            "decline_reason_encrypted": seal("decline_reason", needs_text("reason")),
+        }
+        fields = ["decline_reason"]
+    elif action == Action.REFERRAL_COMPLETE:
+        values = {
+            "completed_by": principal.id,
+            "completed_at": now,
+            "outcome_encrypted": seal("outcome", needs_text("outcome")),
+        }
+        fields = ["outcome"]
+    elif action == Action.REFERRAL_CANCEL:
+        reason = needs_text("reason")
+        values = {
+            "cancelled_by": principal.id,
+            "cancelled_at": now,
+            "cancel_reason_encrypted": seal("cancel_reason", reason),
+        }
+        fields = ["cancel_reason"]
+        withdrawn = reason.strip().lower() == CONSENT_WITHDRAWN
+        if withdrawn:
+            values |= {"consent_withdrawn_at": now, "consent_withdrawn_by": principal.id}
+        detail["consent_withdrawn"] = withdrawn
+    note: ReferralUpdate | None = None
+    if action == Action.REFERRAL_UPDATE:
+        note_id = new_id()
+        note = ReferralUpdate(
+            id=note_id,
+            referral_id=referral.id,
+            author_type=principal.kind,
+            author_id=principal.id,
+            author_agency_id=principal.agency_id,
+            note_encrypted=encrypt_for_case(
+                keys.for_case(case_row),
+                needs_text("note"),
+                table=UPDATES_TABLE,
+                record_id=note_id,
+                field="note",
+            ),
+            created_at=now,
+        )
+        fields = ["updates.note"]
+        detail["update_id"] = str(note_id)
+
+    _compare_and_set(
+        session,
+        referral,
+        transition,
+        values,
+        referral.version if if_match is None else if_match,
+    )
+    if note is not None:
+        session.add(note)
+        session.flush()
+    audit.record(
+        session,
+        principal,
+        action.value,
+        resource_type="referral",
+        resource_id=referral.id,
+        case_id=referral.case_id,
+        fields=fields,
+        detail=detail,
+    )
+    return _view(session, keyring, principal, referral, case_row, keys)
