@@ -1,0 +1,116 @@
+"""The baseline's schema: the case body in plain columns, indexed the way a CRUD app would."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, Sequence, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+CASE_NUMBERS = Sequence("case_number_seq", metadata=Base.metadata)
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_owner_created", "owner_id", "created_at"),
+        Index("ix_cases_agency_created", "agency_id", "created_at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    stage: Mapped[str] = mapped_column(String(32), default="registration")
+    risk_level: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_action_due_at: Mapped[datetime | None]
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    sex: Mapped[str] = mapped_column(String(16))
+    date_of_birth: Mapped[str | None] = mapped_column(String(10))
+    estimated_age: Mapped[int | None]
+    governorate: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(500))
+    caregivers: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    separation_status: Mapped[str] = mapped_column(String(32))
+    protection_concerns: Mapped[list[str]] = mapped_column(JSONB)
+    narrative: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Note(Base):
+    __tablename__ = "case_notes"
+    __table_args__ = (Index("ix_case_notes_case_created", "case_id", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    to_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    service_type: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    shared_fields: Mapped[list[str]] = mapped_column(JSONB)
+    consent_given_by: Mapped[str] = mapped_column(String(32))
+    consent_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def full_name_expr() -> Any:
+    return func.lower(Case.given_name + " " + Case.family_name)
+
+
+# Exact-match name search, case-insensitive, the way a CRUD app indexes it.
+Index("ix_cases_given_name_lower", func.lower(Case.given_name))
+Index("ix_cases_family_name_lower", func.lower(Case.family_name))
+Index("ix_cases_full_name_lower", full_name_expr())
