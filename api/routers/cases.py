@@ -1,5 +1,339 @@
-"""Routes: cases. (Filled in by its issue.)"""
+"""Routes: cases, their workflow, notes and erasure (api-contract.md, "Cases").
 
-from fastapi import APIRouter
+Thin: parse, call one service function, return the declared model. Every case response carries
+`ETag: "<version>"`.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import (
+    IdempotencyKeyHeader,
+    IfMatchHeader,
+    KeyringDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
+from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from api.routing import TransactionalRoute
+from api.schemas.cases import (
+    Assignment,
+    CaseCreate,
+    CaseCreated,
+    CaseList,
+    CaseOut,
+    CasePatch,
+    CaseStatus,
+    Erasure,
+    NoteCreate,
+    NoteList,
+    NoteOut,
+    RiskLevel,
+    Stage,
+    StageMove,
+)
+from services.cases.erasure import erase_case
+from services.cases.intake import create_case
+from services.cases.listing import CaseQuery, list_cases
+from services.cases.notes import add_note, list_notes
+from services.cases.read import read_case
+from services.cases.update import update_case
+from services.cases.views import CaseView, NoteView
+from services.cases.workflow import assign_case, close_case, move_stage, reopen_case
+
+router = APIRouter(route_class=TransactionalRoute)
+"""Set here: `include_router` keeps each route's own class, so the parent's is not enough."""
+
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": description}
+
+
+Responses = dict[int | str, dict[str, Any]]
+CONFLICT: Responses = {409: _problem("The case's stage or status does not allow this")}
+PRECONDITIONS: Responses = {
+    412: _problem("If-Match names a version that is no longer current"),
+    428: _problem("If-Match is required"),
+}
+STALE: Responses = {412: _problem("If-Match names a version that is no longer current")}
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
+Cursor = Annotated[
+    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+]
+
+
+def _case(view: CaseView, response: Response) -> CaseOut:
+    response.headers["ETag"] = view.etag
+    return CaseOut.model_validate(view.as_dict())
+
+
+def _note(view: NoteView) -> NoteOut:
+    return NoteOut(
+        id=view.id,
+        case_id=view.case_id,
+        author_id=view.author_id,
+        text=view.text,
+        created_at=view.created_at,
+    )
+
+
+@router.post(
+    "/cases",
+    response_model=CaseCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a child (intake); the caller becomes the owner",
+    responses={403: _problem("Only caseworkers register cases")},
+)
+def create(
+    body: CaseCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> CaseCreated:
+    view = create_case(
+        session,
+        keyring,
+        settings,
+        principal,
+        body.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+    )
+    response.headers["ETag"] = view.etag
+    response.headers["Location"] = f"/api/v1/cases/{view.case.id}"
+    if view.replayed:
+        response.headers[REPLAY_HEADER] = "true"
+    return CaseCreated.model_validate(view.as_dict())
+
+
+@router.get(
+    "/cases",
+    response_model=CaseList,
+    summary="List the cases you may see; filter, search by name, or list overdue work",
+    description="`name` matches a given, family or full name (given then family) exactly after "
+    "normalisation (case, spacing, diacritics, Arabic and Kurdish letter variants); "
+    "`date_of_birth` narrows a name search (alone it is 422). `overdue=true` lists open cases "
+    "whose `next_action_due_at` has passed, most overdue first.",
+)
+def index(
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    date_of_birth: date | None = None,
+    risk_level: RiskLevel | None = None,
+    status: CaseStatus | None = None,
+    stage: Stage | None = None,
+    owner_id: uuid.UUID | None = None,
+    overdue: bool = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> CaseList:
+    page = list_cases(
+        session,
+        keyring,
+        settings,
+        principal,
+        CaseQuery(
+            name=name,
+            date_of_birth=date_of_birth,
+            risk_level=risk_level,
+            status=status,
+            stage=stage,
+            owner_id=owner_id,
+            overdue=overdue,
+            limit=limit,
+            cursor=cursor,
+        ),
+    )
+    return CaseList(
+        items=[CaseOut.model_validate(view.as_dict()) for view in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, summary="Read one case")
+def read(
+    case_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+) -> CaseOut:
+    return _case(read_case(session, keyring, principal, case_id), response)
+
+
+@router.patch(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    summary="Change some fields of a case (If-Match required)",
+    responses={**PRECONDITIONS, **CONFLICT},
+)
+def patch(
+    case_id: uuid.UUID,
+    body: CasePatch,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> CaseOut:
+    view = update_case(
+        session,
+        keyring,
+        settings,
+        principal,
+        case_id,
+        body.model_dump(mode="json", exclude_unset=True),
+        if_match=if_match,
+    )
+    return _case(view, response)
+
+
+@router.delete(
+    "/cases/{case_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Erase a case (supervisor): destroy its data key, keep a tombstone",
+    description="The body's `reason` is kept (sealed) in the tombstone: do not put names or "
+    "other child data in it. Afterwards the case is 404 for everyone.",
+)
+def erase(
+    case_id: uuid.UUID,
+    body: Erasure,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+) -> Response:
+    erase_case(session, keyring, principal, case_id, body.reason)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/cases/{case_id}/stage",
+    response_model=CaseOut,
+    summary="Move the case one step along its stages",
+    responses={**STALE, **CONFLICT},
+)
+def stage(
+    case_id: uuid.UUID,
+    body: StageMove,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> CaseOut:
+    view = move_stage(session, keyring, settings, principal, case_id, body.to, if_match=if_match)
+    return _case(view, response)
+
+
+@router.post(
+    "/cases/{case_id}/close",
+    response_model=CaseOut,
+    summary="Close a case in the closure stage (supervisor)",
+    responses={**STALE, **CONFLICT},
+)
+def close(
+    case_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> CaseOut:
+    view = close_case(session, keyring, settings, principal, case_id, if_match=if_match)
+    return _case(view, response)
+
+
+@router.post(
+    "/cases/{case_id}/reopen",
+    response_model=CaseOut,
+    summary="Reopen a closed case (supervisor); it resumes at follow_up",
+    responses={**STALE, **CONFLICT},
+)
+def reopen(
+    case_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> CaseOut:
+    view = reopen_case(session, keyring, settings, principal, case_id, if_match=if_match)
+    return _case(view, response)
+
+
+@router.post(
+    "/cases/{case_id}/assign",
+    response_model=CaseOut,
+    summary="Make an active caseworker of the case's agency its owner (supervisor)",
+    responses={**STALE},
+)
+def assign(
+    case_id: uuid.UUID,
+    body: Assignment,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
+) -> CaseOut:
+    view = assign_case(session, keyring, principal, case_id, body.user_id, if_match=if_match)
+    return _case(view, response)
+
+
+@router.post(
+    "/cases/{case_id}/notes",
+    response_model=NoteOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a note to a case (encrypted under the case's key)",
+)
+def create_note(
+    case_id: uuid.UUID,
+    body: NoteCreate,
+    response: Response,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> NoteOut:
+    view = add_note(
+        session, keyring, principal, case_id, body.text, idempotency_key=idempotency_key
+    )
+    if view.replayed:
+        response.headers[REPLAY_HEADER] = "true"
+    return _note(view)
+
+
+@router.get(
+    "/cases/{case_id}/notes",
+    response_model=NoteList,
+    summary="A case's notes, newest first",
+)
+def notes(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> NoteList:
+    page = list_notes(session, keyring, principal, case_id, limit=limit, cursor=cursor)
+    return NoteList(items=[_note(item) for item in page.items], next_cursor=page.next_cursor)

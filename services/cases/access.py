@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models.cases import Case
 from services.cases.content import CASE_FIELD_PATHS, decrypt_document, values_at
 from services.crypto import Keyring, decrypt_field, encrypt_field, load_data_key
-from services.errors import NotFound
+from services.errors import Forbidden, NotFound
 from services.policy import Action, Principal, case_filter, require
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "encrypt_for_case",
     "load_visible_case",
     "read_case_fields",
+    "require_on_case",
 ]
 
 
@@ -37,6 +38,17 @@ def case_not_found(action: Action, case_id: uuid.UUID) -> NotFound:
         resource_id=case_id,
         case_id=case_id,
     )
+
+
+def require_on_case(principal: Principal, action: Action, case_id: uuid.UUID) -> None:
+    """`policy.require`, with the case named on the refusal (so the case's access log shows it)."""
+    try:
+        require(principal, action)
+    except Forbidden as error:
+        error.resource_type = "case"
+        error.resource_id = str(case_id)
+        error.case_id = case_id
+        raise
 
 
 def load_visible_case(
@@ -52,7 +64,7 @@ def load_visible_case(
     `for_update=True` locks the row until the transaction ends (PostgreSQL; SQLite's
     transactions already hold the write lock), so concurrent writers queue on it.
     """
-    require(principal, action)
+    require_on_case(principal, action, case_id)
     query = select(Case).where(
         Case.id == case_id, case_filter(principal, Case.agency_id, Case.owner_id)
     )

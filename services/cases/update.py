@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from services import audit
-from services.cases.access import case_data_key, load_visible_case
+from services.cases.access import case_data_key, load_visible_case, require_on_case
 from services.cases.concurrency import check_version, flush_case, parse_if_match
 from services.cases.content import (
     DOCUMENT_KEYS,
@@ -30,7 +30,7 @@ from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Conflict
-from services.policy import Action, Principal, require
+from services.policy import Action, Principal
 
 MERGED_KEYS = ("child", "location")
 
@@ -67,7 +67,7 @@ def update_case(
     *,
     if_match: str | None,
 ) -> CaseView:
-    require(principal, Action.CASE_UPDATE)
+    require_on_case(principal, Action.CASE_UPDATE, case_id)
     expected = parse_if_match(if_match, required=True)
     case = load_visible_case(session, principal, case_id, Action.CASE_UPDATE, for_update=True)
     check_version(case, expected)

@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.cases import Case
 from models.identity import User
 from services import audit
-from services.cases.access import load_visible_case
+from services.cases.access import load_visible_case, require_on_case
 from services.cases.concurrency import check_version, flush_case, parse_if_match
 from services.cases.loading import view_of
 from services.cases.schedule import reschedule
@@ -24,7 +24,7 @@ from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Conflict, InvalidInput, NotFound
-from services.policy import Action, Principal, Role, require
+from services.policy import Action, Principal, Role
 
 
 def _load(
@@ -34,7 +34,7 @@ def _load(
     action: Action,
     if_match: str | None,
 ) -> Case:
-    require(principal, action)
+    require_on_case(principal, action, case_id)
     expected = parse_if_match(if_match, required=False)
     case = load_visible_case(session, principal, case_id, action, for_update=True)
     check_version(case, expected)

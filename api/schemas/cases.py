@@ -1,0 +1,257 @@
+"""Request and response bodies of the case endpoints (api-contract.md, "Cases").
+
+Request models are strict (`extra="forbid"`, enums as `Literal`, bounded lengths). Text is never
+stripped or normalised: Arabic and Kurdish names are stored and returned exactly as sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+Sex = Literal["female", "male", "other", "unknown"]
+SeparationStatus = Literal["unaccompanied", "separated", "with_caregiver", "unknown"]
+RiskLevel = Literal["high", "medium", "low"]
+CaseStatus = Literal["open", "closed"]
+Stage = Literal["registration", "assessment", "case_plan", "implementation", "follow_up", "closure"]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
+Place = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
+Address = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_not_blank)]
+Phone = Annotated[
+    str,
+    Field(min_length=3, max_length=40, pattern=r"^[+0-9\u0660-\u0669\u06f0-\u06f9 ()./-]+$"),
+    AfterValidator(_not_blank),
+]
+ConcernCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="A code from `GET /api/v1/reference/concerns`.",
+    ),
+]
+Narrative = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_not_blank)]
+Age = Annotated[StrictInt, Field(ge=0, le=25)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# --- request bodies -----------------------------------------------------------------------
+
+
+class ChildIn(Strict):
+    given_name: Name
+    family_name: Name
+    sex: Sex
+    date_of_birth: date | None = None
+    estimated_age: Age | None = Field(
+        default=None, description="Years, when the date of birth is unknown."
+    )
+
+
+class LocationIn(Strict):
+    governorate: Place
+    district: Place
+    address: Address | None = None
+
+
+class CaregiverIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+    relationship: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
+    phone: Phone | None = None
+
+
+class CaseCreate(Strict):
+    """Intake of one child. Every text field is encrypted at rest."""
+
+    child: ChildIn
+    location: LocationIn
+    caregivers: list[CaregiverIn] = Field(default_factory=list, max_length=20)
+    separation_status: SeparationStatus
+    protection_concerns: list[ConcernCode] = Field(default_factory=list, max_length=16)
+    risk_level: RiskLevel
+    narrative: Narrative | None = None
+
+
+_REQUIRED = "may not be null"
+
+
+class ChildPatch(Strict):
+    given_name: Name | None = None
+    family_name: Name | None = None
+    sex: Sex | None = None
+    date_of_birth: date | None = None
+    estimated_age: Age | None = None
+
+    @field_validator("given_name", "family_name", "sex")
+    @classmethod
+    def _required(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(_REQUIRED)
+        return value
+
+
+class LocationPatch(Strict):
+    governorate: Place | None = None
+    district: Place | None = None
+    address: Address | None = None
+
+    @field_validator("governorate", "district")
+    @classmethod
+    def _required(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(_REQUIRED)
+        return value
+
+
+class CasePatch(Strict):
+    """Partial update: send only what changes. `child` and `location` merge key by key; lists
+    replace. `null` clears an optional field (`child.date_of_birth`, `narrative`, ...)."""
+
+    child: ChildPatch | None = None
+    location: LocationPatch | None = None
+    caregivers: list[CaregiverIn] | None = Field(default=None, max_length=20)
+    separation_status: SeparationStatus | None = None
+    protection_concerns: list[ConcernCode] | None = Field(default=None, max_length=16)
+    risk_level: RiskLevel | None = None
+    narrative: Narrative | None = None
+
+    @field_validator(
+        "child",
+        "location",
+        "caregivers",
+        "separation_status",
+        "protection_concerns",
+        "risk_level",
+    )
+    @classmethod
+    def _required(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(_REQUIRED)
+        return value
+
+
+class StageMove(Strict):
+    to: Stage
+
+
+class Assignment(Strict):
+    user_id: uuid.UUID
+
+
+class Erasure(Strict):
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why the case is erased. Operator text kept in the tombstone (sealed): "
+        "do NOT put names or other child data in it.",
+    )
+
+
+class NoteCreate(Strict):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class ChildOut(BaseModel):
+    given_name: str
+    family_name: str
+    sex: Sex
+    date_of_birth: date | None = None
+    estimated_age: int | None = None
+
+
+class LocationOut(BaseModel):
+    governorate: str
+    district: str
+    address: str | None = None
+
+
+class CaregiverOut(BaseModel):
+    name: str
+    relationship: str
+    phone: str | None = None
+
+
+class CaseOut(BaseModel):
+    """A case as returned: the intake fields plus routing and scheduling facts."""
+
+    id: uuid.UUID
+    case_number: str
+    version: int
+    status: CaseStatus
+    stage: Stage
+    agency_id: uuid.UUID
+    owner_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    next_action_due_at: datetime | None
+    closure_requested_at: datetime | None = None
+    closed_at: datetime | None = None
+    child: ChildOut
+    location: LocationOut
+    caregivers: list[CaregiverOut]
+    separation_status: SeparationStatus
+    protection_concerns: list[str]
+    risk_level: RiskLevel
+    narrative: str | None = None
+
+
+class CaseCreated(CaseOut):
+    possible_duplicates: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Ids of cases you may see with the same normalised full name and date of "
+        "birth: check them before working on this one.",
+    )
+
+
+class CaseList(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class NoteOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    author_id: uuid.UUID
+    text: str
+    created_at: datetime
+
+
+class NoteList(BaseModel):
+    items: list[NoteOut]
+    next_cursor: str | None
+
+
+# --- reference ----------------------------------------------------------------------------
+
+
+class ConcernLabels(BaseModel):
+    en: str
+    ar: str
+
+
+class ConcernOut(BaseModel):
+    code: str
+    label: str
+    """In Arabic when the request's Accept-Language prefers `ar`, else in English."""
+    labels: ConcernLabels
+
+
+class ConcernList(BaseModel):
+    items: list[ConcernOut]
