@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep
+from api.routing import TransactionalRoute
 from api.schemas.identity import ApiClientCreate, ApiClientCreated, ApiClientList, ApiClientOut
 from models.identity import ApiClient
 from services.identity import admin
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionalRoute)
+"""Set here: routes are built by this router, so `api_router`'s route_class alone does not
+apply (each request's session must commit through `TransactionalRoute`)."""
 
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
 CursorQuery = Annotated[

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from api.routing import TransactionalRoute
 from api.schemas.identity import (
     ClientMe,
     ClientTokenResponse,
@@ -31,7 +32,9 @@ from models.identity import User
 from services.errors import InvalidClient, UnsupportedGrantType
 from services.identity import auth
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionalRoute)
+"""Set here: routes are built by this router, so `api_router`'s route_class alone does not
+apply (each request's session must commit through `TransactionalRoute`)."""
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

@@ -76,6 +76,13 @@ def _find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == normalise_username(username)))
 
 
+def _release(session: Session) -> None:
+    """End the request's transaction before writing in our own: the request is about to fail
+    (and be rolled back) anyway, and on SQLite its open transaction holds the write lock the
+    own-transaction write needs."""
+    session.rollback()
+
+
 def _check_throttle(
     session: Session,
     session_factory: sessionmaker[Session],
@@ -87,6 +94,7 @@ def _check_throttle(
 ) -> None:
     wait = throttle.retry_after(session, settings, key=key, address=address)
     if wait is not None:
+        _release(session)
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
@@ -120,6 +128,7 @@ def login(
     _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user_id)
 
     def fail(reason: str) -> Unauthenticated:
+        _release(session)
         throttle.record_failure(session_factory, settings, key=key, address=address)
         return Unauthenticated(
             WRONG_CREDENTIALS,
@@ -218,6 +227,7 @@ def _reauthenticate(
     _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user.id)
     ok, upgraded = verify_and_upgrade(password, user.password_hash)
     if not ok:
+        _release(session)
         throttle.record_failure(session_factory, settings, key=key, address=address)
         audit.record_refusal(
             session_factory,
@@ -371,6 +381,7 @@ def client_credentials(
     encoded = client.secret_hash if client is not None and live else DUMMY_HASH
     ok, upgraded = verify_and_upgrade(client_secret, encoded)
     if client is None or not live or not ok:
+        _release(session)
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
@@ -384,6 +395,7 @@ def client_credentials(
     requested = parse_scopes(scope)
     if not requested <= granted:
         actor = _client_actor(client, granted)
+        _release(session)
         audit.record_refusal(
             session_factory,
             actor,

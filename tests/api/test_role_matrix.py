@@ -82,3 +82,20 @@ def test_role_matrix(
         elif response.status_code >= 400:
             assert response.headers["content-type"] == "application/problem+json", who
     assert not mismatches, f"{entry.method} {entry.path}\n  " + "\n  ".join(mismatches)
+
+
+def test_every_api_route_commits_through_the_transactional_route(app: FastAPI) -> None:
+    """A route built with the plain APIRoute would never commit its session (lost writes, no
+    audit rows): each router must be `APIRouter(route_class=TransactionalRoute)`."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from api.routing import TransactionalRoute
+
+    plain = sorted(
+        f"{sorted(route.methods or ())} {route.path}"
+        for route in iter_route_contexts(app.routes)
+        if (route.path or "").startswith("/api/v1")
+        and isinstance(route.original_route, APIRoute)
+        and not isinstance(route.original_route, TransactionalRoute)
+    )
+    assert plain == []
