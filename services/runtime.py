@@ -15,6 +15,7 @@ from services.audit import install_chain_hook
 from services.audit.checkpoints import Checkpointer, enable_checkpoints
 from services.config import Settings
 from services.crypto import Keyring, load_keyring
+from services.crypto.data_keys import check_keyring_matches
 
 
 @dataclass
@@ -33,6 +34,7 @@ def build_runtime(settings: Settings) -> Runtime:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    check_keyring_matches(engine, keyring)  # a wrong HAVEN_KEY_FILE must not start
     session_factory = make_session_factory(engine)
     enable_checkpoints(session_factory, Checkpointer(settings, keyring))
     return Runtime(

@@ -16,11 +16,13 @@ from services.crypto import (
     Keyring,
     KeyringError,
     WrappedKey,
+    create_data_key,
     load_keyring,
     new_data_key,
     verify_signature,
 )
 from services.crypto.keyring import LocalFileKeyring
+from services.runtime import Runtime, build_runtime
 
 
 def _settings(path: Path) -> Settings:
@@ -195,3 +197,17 @@ def test_a_failed_write_leaves_the_old_file_intact(
     assert path.read_bytes() == before
     assert load_keyring(_settings(path)).kek_versions() == [1]
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_keyring_that_does_not_match_the_database_refuses_to_start(
+    fresh_runtime: Runtime,
+) -> None:
+    settings = fresh_runtime.settings
+    with fresh_runtime.session_factory() as session, session.begin():
+        create_data_key(session, fresh_runtime.keyring)
+    # the right keyring starts
+    build_runtime(settings).engine.dispose()
+    # a wrong HAVEN_KEY_FILE would silently create a new keyring: refused instead
+    wrong = settings.model_copy(update={"key_file": settings.key_file.parent / "new" / "k.json"})
+    with pytest.raises(KeyringError, match="HAVEN_KEY_FILE"):
+        build_runtime(wrong)
