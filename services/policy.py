@@ -170,6 +170,12 @@ def allowed(principal: Principal, action: Action) -> bool:
 
 
 def require(principal: Principal, action: Action) -> None:
+    if principal.restricted_to:
+        steps = ", ".join(sorted(principal.restricted_to))
+        raise Forbidden(
+            f"This token is only good for: {steps}. Complete that first (see /auth/me).",
+            action=action.value,
+        )
     if not allowed(principal, action):
         raise Forbidden(f"Your role may not perform {action.value}.", action=action.value)
 
