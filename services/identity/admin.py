@@ -136,7 +136,7 @@ def create_user(
         raise InvalidInput.field(("body", "username"), "must be non-empty, without spaces")
     if len(name) > USERNAME_MAX_LENGTH:
         raise InvalidInput.field(("body", "username"), "is too long")
-    check_new_password(password, field="password")
+    check_new_password(password, loc=("body", "password"))
     if password.casefold() == name:
         raise InvalidInput.field(("body", "password"), "must not be the username")
     if session.scalar(select(User.id).where(User.username == name)) is not None:

@@ -264,7 +264,7 @@ def change_password(
     caller's own token is still restricted to (empty when it is now a full token)."""
     _require_step(principal, PASSWORD_CHANGE, "auth.password_change")
     user = _load_self(session, principal)
-    check_new_password(new_password, field="new_password")
+    check_new_password(new_password, loc=("body", "new_password"))
     if new_password == current_password:
         raise InvalidInput.field(("body", "new_password"), "must differ from the current one")
     if new_password.casefold() == user.username.casefold():

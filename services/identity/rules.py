@@ -26,11 +26,15 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def check_new_password(password: str, *, field: str = "password") -> None:
+def check_new_password(
+    password: str, *, field: str = "password", loc: tuple[str | int, ...] | None = None
+) -> None:
+    """Length 12..128 and not among the 10,000 most common passwords; no composition rules."""
+    where = loc or (field,)
     length = len(password)
     if length < PASSWORD_MIN_LENGTH:
-        raise InvalidInput.field((field,), f"must be at least {PASSWORD_MIN_LENGTH} characters")
+        raise InvalidInput.field(where, f"must be at least {PASSWORD_MIN_LENGTH} characters")
     if length > PASSWORD_MAX_LENGTH:
-        raise InvalidInput.field((field,), f"must be at most {PASSWORD_MAX_LENGTH} characters")
+        raise InvalidInput.field(where, f"must be at most {PASSWORD_MAX_LENGTH} characters")
     if password.casefold() in common_passwords():
-        raise InvalidInput.field((field,), "is too common; choose a less guessable passphrase")
+        raise InvalidInput.field(where, "is too common; choose a less guessable passphrase")
