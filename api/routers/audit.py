@@ -9,10 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.routing import TransactionalRoute
 from api.schemas.audit import AuditEventList, AuditVerifyOut
 from services.audit import queries
 
-router = APIRouter()
+router = APIRouter(route_class=TransactionalRoute)
+"""Set here: routes are built by this router, so `api_router`'s route_class alone does not
+apply (each request's session, and so its audit event, must commit through it)."""
 
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
 CursorQuery = Annotated[
