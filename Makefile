@@ -47,9 +47,10 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	@echo "No benchmark exists yet (issue 7)."
+	$(PY) -m bench --profile bench
 
-bench-full: bench
+bench-full: install
+	$(PY) -m bench --profile bench-full
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

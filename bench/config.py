@@ -78,4 +78,18 @@ FULL = Profile(
     append_seconds=4.0,
 )
 
-PROFILES = {p.name: p for p in (QUICK, FULL)}
+SMOKE = Profile(
+    name="smoke",
+    cases=1000,
+    rounds=2,
+    seconds=2.0,
+    warmup=0.5,
+    open_loop_seconds=2.0,
+    open_loop_rounds=1,
+    verify_events=20_000,
+    crypto_records=500,
+    append_seconds=1.0,
+)
+"""A quick check that everything runs (not for numbers): `python -m bench --profile smoke`."""
+
+PROFILES = {p.name: p for p in (QUICK, FULL, SMOKE)}

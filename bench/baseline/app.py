@@ -86,12 +86,14 @@ class CaseOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     next_action_due_at: datetime | None
+    closure_requested_at: datetime | None = None
+    closed_at: datetime | None = None
+    risk_level: str
     child: Child
     location: Location
     caregivers: list[Caregiver]
     separation_status: str
     protection_concerns: list[str]
-    risk_level: str
     narrative: str | None
 
 

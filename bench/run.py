@@ -1,0 +1,547 @@
+"""`make bench` / `make bench-full`: seed (once), run every benchmark interleaved against the
+baseline, write `bench/results/latest.json`, print the Markdown table.
+
+    python -m bench [--profile bench|bench-full] [--only read,update,...] [--reseed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import create_engine
+
+from bench import chaincheck, loadgen, micro
+from bench.baseline.seed import seed_baseline
+from bench.config import (
+    BASELINE_DB,
+    DATASET_VERSION,
+    HAVEN_DB,
+    MAX_OVERFLOW,
+    POOL_SIZE,
+    PROFILES,
+    RESULTS_DIR,
+    Profile,
+    database_url,
+)
+from bench.dbutil import (
+    drop_marker,
+    read_marker,
+    recreate_database,
+    source_fingerprint,
+    write_marker,
+)
+from bench.httpclient import HttpClient
+from bench.machine import machine_details
+from bench.seed_haven import haven_settings, seed_haven
+from bench.servers import Server, start_baseline, start_haven
+from bench.targets import Targets, baseline_targets, haven_targets, load_versions
+from models.db import make_engine, make_session_factory
+from services.audit import install_chain_hook
+from services.crypto import load_keyring
+
+ALL = ("read", "update", "list", "search", "intake", "audit", "verify", "crypto", "shipped")
+OPEN_LOOP_FRACTION = 0.5
+"""The open-loop rate: this share of the slower side's median closed-loop throughput."""
+
+HAVEN_SOURCES = [
+    "migrations/versions",
+    "models",
+    "services/crypto",
+    "services/cases/content.py",
+    "services/cases/search_index.py",
+    "services/audit/chain.py",
+    "bench/seed_haven.py",
+    "bench/plan.py",
+    "bench/dataset.py",
+]
+BASELINE_SOURCES = ["bench/baseline", "bench/plan.py", "bench/dataset.py"]
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+# --- datasets ------------------------------------------------------------------------------------
+def ensure_datasets(profile: Profile, haven_db: str, baseline_db: str, reseed: bool) -> dict:
+    settings = haven_settings(haven_db)
+    keyring = load_keyring(settings)  # creates bench/cache/keyring.json (0600) when absent
+    keyring_id = keyring.signing_public_key().hex()[:16]
+    info: dict[str, Any] = {}
+    for name, sources, extra, seed in (
+        (haven_db, HAVEN_SOURCES, {"keyring": keyring_id}, seed_haven),
+        (baseline_db, BASELINE_SOURCES, {}, seed_baseline),
+    ):
+        want = {
+            "dataset_version": DATASET_VERSION,
+            "cases": profile.cases,
+            "sources": source_fingerprint(sources),
+            **extra,
+        }
+        marker = read_marker(name)
+        if not reseed and marker and all(marker.get(k) == v for k, v in want.items()):
+            log(f"{name}: cached dataset ({profile.cases} cases, seeded {marker['seeded_at']})")
+            info[name] = marker
+            continue
+        why = "forced" if reseed else ("absent" if marker is None else "size or code changed")
+        log(f"{name}: seeding {profile.cases} cases ({why})")
+        drop_marker(name)
+        recreate_database(name)
+        started = time.perf_counter()
+        seed(name, profile.cases, log)
+        marker = {
+            **want,
+            "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed_seconds": round(time.perf_counter() - started, 1),
+        }
+        write_marker(name, marker)
+        info[name] = marker
+    return info
+
+
+# --- request functions ---------------------------------------------------------------------------
+def reader(t: Targets) -> loadgen.RequestFn:
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user, case_id = t.pairs[(worker * 7919 + n) % len(t.pairs)]
+        return (await client.get(f"/api/v1/cases/{case_id}", headers=t.auth(user))).status
+
+    return fn
+
+
+def updater(t: Targets, concurrency: int | None) -> loadgen.RequestFn:
+    """PATCH with If-Match. Closed loop: worker w only touches pairs k with k % concurrency == w
+    (no two in flight on one case). Open loop: request n takes pair n, far apart in time."""
+
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        if concurrency:
+            mine = range(worker, len(t.pairs), concurrency)
+            index = mine[n % len(mine)]
+        else:
+            index = n % len(t.pairs)
+        user, case_id = t.pairs[index]
+        version = t.versions.get(case_id, 1)
+        body = t.patch_bodies[n % len(t.patch_bodies)]
+        response = await client.request(
+            "PATCH",
+            f"/api/v1/cases/{case_id}",
+            headers={**t.auth(user), "If-Match": f'"{version}"'},
+            body=body,
+        )
+        if response.status == 200:
+            t.versions[case_id] = int(response.headers["etag"].strip('W/"'))
+        elif response.status == 412:  # someone else moved it: re-read (counted as an error)
+            fresh = await client.get(f"/api/v1/cases/{case_id}", headers=t.auth(user))
+            if fresh.status == 200:
+                t.versions[case_id] = int(fresh.headers["etag"].strip('W/"'))
+        return response.status
+
+    return fn
+
+
+def lister(t: Targets) -> loadgen.RequestFn:
+    users = t.users
+
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user = users[(worker * 31 + n) % len(users)]
+        return (await client.get("/api/v1/cases?limit=50", headers=t.auth(user))).status
+
+    return fn
+
+
+def searcher(t: Targets) -> loadgen.RequestFn:
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user, case_id = t.pairs[(worker * 7919 + n) % len(t.pairs)]
+        name = quote(t.names[case_id])
+        response = await client.get(f"/api/v1/cases?name={name}", headers=t.auth(user))
+        if response.status == 200 and not response.json()["items"]:
+            return 599  # a search that finds nothing is a failure, not a fast answer
+        return response.status
+
+    return fn
+
+
+def intaker(t: Targets) -> loadgen.RequestFn:
+    users = t.users
+
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user = users[(worker * 31 + n) % len(users)]
+        body = t.intake_bodies[(worker * 997 + n) % len(t.intake_bodies)]
+        return (await client.post("/api/v1/cases", headers=t.auth(user), body=body)).status
+
+    return fn
+
+
+# --- one HTTP benchmark ------------------------------------------------------------------------
+def _slim(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "latencies_ms"}
+
+
+def http_bench(
+    name: str,
+    concurrency: int,
+    profile: Profile,
+    servers: tuple[Server, Server],
+    fns: tuple[Callable[[], loadgen.RequestFn], Callable[[], loadgen.RequestFn]],
+    open_fns: tuple[Callable[[], loadgen.RequestFn], Callable[[], loadgen.RequestFn]] | None = None,
+) -> dict[str, Any]:
+    """Closed loop at `concurrency`, rounds interleaved Haven/baseline; then the open loop at a
+    fixed rate below saturation, also interleaved, latencies pooled per side."""
+    out: dict[str, Any] = {"name": name, "concurrency": concurrency}
+    sides = ("haven", "baseline")
+    rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
+    for r in range(profile.rounds):
+        for side, server, make in zip(sides, servers, fns, strict=True):
+            result = loadgen.closed_loop(
+                server.port,
+                make(),
+                concurrency=concurrency,
+                seconds=profile.seconds,
+                warmup=profile.warmup,
+            )
+            rounds[side].append(result)
+            log(
+                f"  {name} c={concurrency} round {r + 1} {side}: {result['throughput']:.1f}/s "
+                f"(errors {result['errors']}, client cpu {result['client_cpu_share']:.2f})"
+            )
+    for side in sides:
+        tputs = [x["throughput"] for x in rounds[side]]
+        out[side] = {"throughput_median": statistics.median(tputs), "rounds": rounds[side]}
+    h, b = out["haven"]["throughput_median"], out["baseline"]["throughput_median"]
+    out["ratio"] = h / b if b else float("nan")
+
+    rate = max(5.0, round(OPEN_LOOP_FRACTION * min(h, b), 1))
+    pooled: dict[str, list[float]] = {s: [] for s in sides}
+    open_rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
+    for _ in range(profile.open_loop_rounds):
+        for side, server, make in zip(sides, servers, open_fns or fns, strict=True):
+            result = loadgen.open_loop(
+                server.port, make(), rate=rate, seconds=profile.open_loop_seconds
+            )
+            pooled[side].extend(result["latencies_ms"])
+            open_rounds[side].append(_slim(result))
+    latency: dict[str, Any] = {"rate": rate}
+    for side in sides:
+        values = pooled[side]
+        latency[side] = {
+            "p50_ms": loadgen.percentile(values, 50),
+            "p99_ms": loadgen.percentile(values, 99),
+            "samples": len(values),
+            "errors": sum(x["errors"] for x in open_rounds[side]),
+            "rounds": open_rounds[side],
+        }
+    latency["p99_ratio"] = latency["haven"]["p99_ms"] / latency["baseline"]["p99_ms"]
+    out["latency"] = latency
+    log(
+        f"  {name}: ratio {out['ratio']:.2f}; open loop at {rate}/s p99 "
+        f"{latency['haven']['p99_ms']:.1f} ms vs {latency['baseline']['p99_ms']:.1f} ms"
+    )
+    return out
+
+
+# --- as shipped: `haven serve` itself ------------------------------------------------------------
+def shipped_check(haven_db: str, targets: Targets) -> dict[str, Any]:
+    """Sequential keep-alive reads against Haven started exactly as `haven serve --workers 2`
+    (uvicorn's own socket, Nagle on), beside the same through the bench launcher."""
+    settings = haven_settings(haven_db)
+    results: dict[str, Any] = {}
+    for label, as_shipped in (("haven_serve", True), ("bench_launcher", False)):
+        server = start_haven(
+            settings.database_url,
+            settings.key_file,
+            settings.audit_checkpoint_file,
+            as_shipped=as_shipped,
+        )
+        try:
+            result = loadgen.closed_loop(
+                server.port, reader(targets), concurrency=1, seconds=3.0, warmup=0.5
+            )
+        finally:
+            server.stop()
+        results[label] = {
+            "p50_ms": result["latency_p50_ms"],
+            "throughput": result["throughput"],
+        }
+    return results
+
+
+# --- the table -----------------------------------------------------------------------------------
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}{unit}"
+    return f"{value:.2f}{unit}" if abs(value) < 10 else f"{value:.1f}{unit}"
+
+
+def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, haven: Any, base: Any, ratio: Any, target: str, ok: bool | None) -> None:
+        rows.append(
+            {
+                "benchmark": name,
+                "haven": haven,
+                "baseline": base,
+                "ratio": ratio,
+                "target": target,
+                "pass": ok,
+            }
+        )
+
+    targets = {"read": 0.6, "update": 0.7, "list": 0.5, "search": 0.5, "intake": 0.6}
+    for bench in results.get("http", []):
+        kind = bench["name"]
+        label = f"{kind} (c={bench['concurrency']})"
+        need = targets[kind]
+        ok = bench["ratio"] >= need
+        target = f"≥ {need}"
+        if "chain" in bench:
+            intact = bench["chain"]["intact"]
+            ok = ok and intact
+            target += ", chain intact" + ("" if intact else " — BROKEN")
+        add(
+            f"{label} req/s",
+            _fmt(bench["haven"]["throughput_median"]),
+            _fmt(bench["baseline"]["throughput_median"]),
+            bench["ratio"],
+            target,
+            ok,
+        )
+        lat = bench["latency"]
+        add(
+            f"{kind} p99 @ {lat['rate']}/s open loop (p50 H/B)",
+            f"{_fmt(lat['haven']['p99_ms'], ' ms')} ({_fmt(lat['haven']['p50_ms'])})",
+            f"{_fmt(lat['baseline']['p99_ms'], ' ms')} ({_fmt(lat['baseline']['p50_ms'])})",
+            lat["p99_ratio"],
+            "≤ 2.0",
+            lat["p99_ratio"] <= 2.0 and lat["haven"]["errors"] == 0,
+        )
+    for writers, values in results.get("audit_appends", {}).items():
+        h = statistics.median(values["haven_per_s"])
+        b = statistics.median(values["baseline_per_s"])
+        add(f"audit appends/s, {writers} writer(s)", _fmt(h), _fmt(b), h / b, "(report)", None)
+    verify = results.get("audit_verify")
+    if verify:
+        runs = verify["runs"]
+        h = statistics.median(r["haven_events_per_s"] for r in runs)
+        pure = statistics.median(r["bare_hash_only_events_per_s"] for r in runs)
+        read_hash = statistics.median(r["bare_read_hash_events_per_s"] for r in runs)
+        valid = all(r["valid"] for r in runs)
+        add(
+            f"audit verify events/s ({verify['events']:,} events) vs bare sha256 loop",
+            _fmt(h),
+            _fmt(pure),
+            h / pure,
+            "≥ 0.5" + ("" if valid else " — CHAIN INVALID"),
+            h / pure >= 0.5 and valid,
+        )
+        add(
+            "audit verify vs bare read-rows-and-sha256 loop",
+            _fmt(h),
+            _fmt(read_hash),
+            h / read_hash,
+            "≥ 0.5",
+            h / read_hash >= 0.5 and valid,
+        )
+    crypto = results.get("crypto")
+    if crypto:
+        h = statistics.median(crypto["haven_us_per_record"])
+        b = statistics.median(crypto["bare_us_per_record"])
+        add(
+            "crypto path µs/record (unwrap, 1 KB, HMAC)",
+            _fmt(h),
+            _fmt(b),
+            h / b,
+            "≤ 2.0 x",
+            h / b <= 2.0,
+        )
+    memory = results.get("memory")
+    if memory:
+        h = memory["haven"]["max_peak_rss_mib"]
+        b = memory["baseline"]["max_peak_rss_mib"]
+        add("peak RSS per worker (MiB)", _fmt(h), _fmt(b), h / b, "< 150 MiB", h < 150)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| benchmark | Haven | baseline | ratio | target | pass |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        ok = {True: "PASS", False: "FAIL", None: "—"}[row["pass"]]
+        lines.append(
+            f"| {row['benchmark']} | {row['haven']} | {row['baseline']} | "
+            f"{_fmt(row['ratio'])} | {row['target']} | {ok} |"
+        )
+    return "\n".join(lines)
+
+
+# --- main ----------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="bench")
+    parser.add_argument("--only", default=",".join(ALL), help="comma-separated: " + ",".join(ALL))
+    parser.add_argument("--reseed", action="store_true", help="drop and re-seed the datasets")
+    parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"))
+    args = parser.parse_args()
+    profile = PROFILES[args.profile]
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
+    suffix = {"bench": "", "bench-full": "_full"}.get(profile.name, "_" + profile.name)
+    haven_db, baseline_db = HAVEN_DB + suffix, BASELINE_DB + suffix
+    started = time.perf_counter()
+    install_chain_hook()
+
+    results: dict[str, Any] = {
+        "profile": profile.name,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_details(),
+        "config": {
+            "cases": profile.cases,
+            "rounds": profile.rounds,
+            "seconds_per_round": profile.seconds,
+            "warmup": profile.warmup,
+            "open_loop_seconds": profile.open_loop_seconds,
+            "open_loop_rounds": profile.open_loop_rounds,
+            "open_loop_fraction": OPEN_LOOP_FRACTION,
+            "workers": 2,
+            "db_pool": [POOL_SIZE, MAX_OVERFLOW],
+        },
+    }
+    log(f"profile {profile.name}: {profile.cases} cases; databases {haven_db}, {baseline_db}")
+    results["datasets"] = ensure_datasets(profile, haven_db, baseline_db, args.reseed)
+
+    settings = haven_settings(haven_db)
+    keyring = load_keyring(settings)
+    haven_engine = make_engine(settings.database_url, pool_size=20, max_overflow=5)
+    haven_factory = make_session_factory(haven_engine)
+    baseline_engine = create_engine(database_url(baseline_db), pool_size=20, max_overflow=5)
+    h_targets = haven_targets(haven_factory, keyring, settings)
+    b_targets = baseline_targets(baseline_db)
+    log(f"targets: {len(h_targets.users)} users, {len(h_targets.pairs)} cases each side")
+
+    http_wanted = [x for x in ("read", "update", "list", "search", "intake") if x in only]
+    if http_wanted:
+        haven = start_haven(
+            settings.database_url, settings.key_file, settings.audit_checkpoint_file
+        )
+        try:
+            baseline = start_baseline(database_url(baseline_db))
+        except BaseException:
+            haven.stop()
+            raise
+        servers = (haven, baseline)
+        http: list[dict[str, Any]] = []
+        try:
+            if "read" in only:
+                log("read one case")
+                http.append(
+                    http_bench(
+                        "read",
+                        32,
+                        profile,
+                        servers,
+                        (lambda: reader(h_targets), lambda: reader(b_targets)),
+                    )
+                )
+            if "update" in only:
+                for concurrency in (16, 64):
+                    log(f"update at {concurrency} clients")
+                    load_versions(haven_db, h_targets)
+                    load_versions(baseline_db, b_targets)
+                    before = chaincheck.head_seq(haven_engine)
+                    bench = http_bench(
+                        "update",
+                        concurrency,
+                        profile,
+                        servers,
+                        (
+                            lambda c=concurrency: updater(h_targets, c),
+                            lambda c=concurrency: updater(b_targets, c),
+                        ),
+                        open_fns=(
+                            lambda: updater(h_targets, None),
+                            lambda: updater(b_targets, None),
+                        ),
+                    )
+                    bench["chain"] = chaincheck.check_since(haven_engine, before)
+                    log(f"  chain after update c={concurrency}: {bench['chain']}")
+                    http.append(bench)
+            if "list" in only:
+                log("list 50 cases")
+                http.append(
+                    http_bench(
+                        "list",
+                        16,
+                        profile,
+                        servers,
+                        (lambda: lister(h_targets), lambda: lister(b_targets)),
+                    )
+                )
+            if "search" in only:
+                log("search by name")
+                http.append(
+                    http_bench(
+                        "search",
+                        16,
+                        profile,
+                        servers,
+                        (lambda: searcher(h_targets), lambda: searcher(b_targets)),
+                    )
+                )
+            if "intake" in only:
+                log("intake")
+                http.append(
+                    http_bench(
+                        "intake",
+                        16,
+                        profile,
+                        servers,
+                        (lambda: intaker(h_targets), lambda: intaker(b_targets)),
+                    )
+                )
+        finally:
+            results["memory"] = {"haven": haven.memory(), "baseline": baseline.memory()}
+            haven.stop()
+            baseline.stop()
+        results["http"] = http
+
+    if "shipped" in only:
+        log("as shipped: `haven serve --workers 2` sockets vs the bench launcher (1 client)")
+        results["as_shipped"] = shipped_check(haven_db, h_targets)
+        log(f"  {results['as_shipped']}")
+    if "audit" in only:
+        log("audit appends at 1, 4, 16 writers")
+        results["audit_appends"] = micro.audit_appends(
+            haven_factory, baseline_engine, (1, 4, 16), profile.append_seconds, profile.rounds
+        )
+    if "verify" in only:
+        log("audit verify")
+        results["audit_verify"] = micro.audit_verify(
+            haven_engine, haven_db, settings, keyring, rounds=2 if profile.name == "bench" else 3
+        )
+    if "crypto" in only:
+        log("crypto path per record")
+        results["crypto"] = micro.crypto_path(keyring, settings, profile.crypto_records, 5)
+    haven_engine.dispose()
+    baseline_engine.dispose()
+
+    rows = table_rows(results)
+    results["table"] = rows
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    with open(args.output, "w") as handle:
+        json.dump(results, handle, indent=2, default=str)
+    print()
+    print(markdown(rows))
+    print()
+    log(f"done in {results['seconds']}s; results in {args.output}")
