@@ -17,7 +17,12 @@ from rich.progress import (
 )
 
 from services.crypto import KeyringError
-from services.crypto.rotation import DEFAULT_BATCH_SIZE, RotationPlan, key_status
+from services.crypto.rotation import (
+    DEFAULT_BATCH_SIZE,
+    RotationPlan,
+    key_status,
+    retire_old_versions,
+)
 from services.crypto.rotation import rotate as run_rotation
 from services.runtime import Runtime
 
@@ -105,11 +110,15 @@ def status() -> None:
         marks = []
         if version == info.current_kek_version:
             marks.append("current")
-        if version not in info.kek_versions:
+        if version in info.retired_versions and info.live_by_version.get(version):
+            marks.append("RETIRED: these keys are unreadable")
+        elif version not in info.kek_versions:
             marks.append("MISSING FROM KEYRING")
         suffix = f"  ({', '.join(marks)})" if marks else ""
         typer.echo(f"{version:>7}  {info.live_by_version.get(version, 0):>9}{suffix}")
     typer.echo(f"destroyed data keys (erased cases): {info.destroyed}")
+    if info.retired_versions:
+        typer.echo(f"retired KEK versions: {', '.join(map(str, info.retired_versions))}")
     if info.pending:
         typer.echo(
             f"rotation unfinished: {info.pending} data key(s) under older versions; "
@@ -117,3 +126,37 @@ def status() -> None:
         )
     if info.unknown_versions:
         raise typer.Exit(1)
+
+
+@app.command()
+def retire(
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Destroy every KEK version older than the current one (after a finished rotation).
+
+    Afterwards, database backups taken before the rotation can no longer be decrypted with this
+    keyring; that includes the wrapped keys of cases erased since those backups. Keyring
+    backups that still hold the old versions must be destroyed too (see the README).
+    """
+    runtime = _runtime()
+    try:
+        info = key_status(runtime.session_factory, runtime.keyring)
+        old = [v for v in info.kek_versions if v < info.current_kek_version]
+        if not old:
+            typer.echo("nothing to retire: the keyring holds only the current KEK version")
+            return
+        if not yes:
+            typer.confirm(
+                f"Destroy KEK version(s) {', '.join(map(str, old))} for good?", abort=True
+            )
+        retired = retire_old_versions(runtime.session_factory, runtime.keyring)
+    except KeyringError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    typer.echo(f"retired KEK version(s): {', '.join(map(str, retired)) or 'none'}")
+    typer.echo(
+        "Now replace your keyring backups with a copy of the current key file and destroy the "
+        "older ones: they still hold the retired versions."
+    )

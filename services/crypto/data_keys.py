@@ -31,6 +31,11 @@ def create_data_key(session: Session, keyring: Keyring) -> tuple[uuid.UUID, byte
     row = DataKey(kek_version=wrapped.kek_version, wrapped_key=wrapped.blob)
     session.add(row)
     session.flush()
+    if wrapped.kek_version not in keyring.kek_versions():
+        # `haven keys retire` destroyed that version while this insert waited for its table lock
+        wrapped = keyring.wrap_data_key(dek)
+        row.kek_version, row.wrapped_key = wrapped.kek_version, wrapped.blob
+        session.flush()
     return row.id, dek
 
 

@@ -62,6 +62,9 @@ class Keyring(Protocol):
     def wrap_data_key(self, dek: bytes) -> WrappedKey: ...
     def unwrap_data_key(self, wrapped: WrappedKey) -> bytes: ...
     def add_kek_version(self) -> int: ...
+    def kek_added_at(self, version: int) -> datetime | None: ...
+    def retired_kek_versions(self) -> list[int]: ...
+    def retire_kek_versions(self, versions: list[int]) -> list[int]: ...
     def system_key(self, purpose: str) -> bytes: ...
     def blind_index_key(self, field: str) -> bytes: ...
     def sign(self, message: bytes) -> bytes: ...
@@ -100,6 +103,8 @@ class _Material:
     index_root: bytes
     system_root: bytes
     signing_seed: bytes
+    added_at: dict[int, datetime | None]
+    retired: dict[int, str]
     raw: dict[str, Any]
 
 
@@ -118,9 +123,16 @@ def _parse(raw: object, path: Path) -> _Material:
     current = raw.get("current_kek_version")
     if not isinstance(current, int) or current not in keks:
         raise KeyringError(f"{path}: current_kek_version names no KEK in the file")
+    retired: dict[int, str] = {}
+    for entry in raw.get("retired") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("version"), int):
+            raise KeyringError(f"{path}: a retired entry has no integer version")
+        retired[entry["version"]] = str(entry.get("retired_at", ""))
     return _Material(
         keks=keks,
         current=current,
+        added_at={e["version"]: _parse_time(e.get("created_at")) for e in entries},
+        retired=retired,
         index_root=_unb64(raw.get("blind_index_root"), "blind_index_root"),
         system_root=_unb64(raw.get("system_root"), "system_root"),
         signing_seed=_unb64(raw.get("signing_key"), "signing_key"),
@@ -130,6 +142,16 @@ def _parse(raw: object, path: Path) -> _Material:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _new_file_content() -> dict[str, Any]:
@@ -271,6 +293,11 @@ class LocalFileKeyring:
         if kek is None:
             self._reload()  # a rotation in another process may have added it
             kek = self._material.keks.get(wrapped.kek_version)
+        if kek is None and wrapped.kek_version in self._material.retired:
+            raise KeyringError(
+                f"data key is wrapped under KEK version {wrapped.kek_version}, "
+                "which has been retired (destroyed)"
+            )
         if kek is None:
             raise KeyringError(
                 f"data key is wrapped under KEK version {wrapped.kek_version}, "
@@ -284,7 +311,7 @@ class LocalFileKeyring:
     def add_kek_version(self) -> int:
         with self._file_lock():
             material, _ = self._read()  # the newest file, not our possibly stale copy
-            version = max(material.keks) + 1
+            version = max([*material.keks, *material.retired]) + 1  # never reuse a number
             content = dict(material.raw)
             content["keks"] = [
                 *material.raw["keks"],
@@ -294,6 +321,34 @@ class LocalFileKeyring:
             self._write(content)
             self._reload()
         return version
+
+    def kek_added_at(self, version: int) -> datetime | None:
+        self._refresh_if_changed()
+        return self._material.added_at.get(version)
+
+    def retired_kek_versions(self) -> list[int]:
+        self._refresh_if_changed()
+        return sorted(self._material.retired)
+
+    def retire_kek_versions(self, versions: list[int]) -> list[int]:
+        """Destroy these KEK versions in the key file (never the current one); returns those
+        removed. Whoever calls this must first make sure no live data key still uses them."""
+        with self._file_lock():
+            material, _ = self._read()
+            wanted = sorted(set(versions) & set(material.keks))
+            if material.current in wanted:
+                raise KeyringError("the current KEK version cannot be retired")
+            if not wanted:
+                return []
+            content = dict(material.raw)
+            content["keks"] = [e for e in material.raw["keks"] if e["version"] not in wanted]
+            content["retired"] = [
+                *(material.raw.get("retired") or []),
+                *({"version": v, "retired_at": _now()} for v in wanted),
+            ]
+            self._write(content)
+            self._reload()
+        return wanted
 
     def system_key(self, purpose: str) -> bytes:
         if not purpose:

@@ -10,8 +10,10 @@ A batch job that owns its transactions (each batch commits on its own), so it is
   concurrent erasure either waits for the batch or wins, and the UPDATE re-checks that the key
   is still live, so a destroyed key is never brought back.
 
-Old KEK versions stay in the keyring: retiring them (after every key is re-wrapped and every
-backup from before the rotation has expired) is an operator step, see the README.
+Old KEK versions stay in the keyring until `retire_old_versions` (`haven keys retire`) destroys
+them, which it does only when no live data key uses them any more. That is the step that makes
+database backups (and dead row versions, WAL archives) from before the rotation unreadable,
+including the wrapped keys of cases erased since: see the README.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.base import utcnow
@@ -63,6 +65,7 @@ class RotationResult:
 class KeyStatus:
     current_kek_version: int
     kek_versions: list[int]
+    retired_versions: list[int] = field(default_factory=list)
     live_by_version: dict[int, int] = field(default_factory=dict)
     """Live (not destroyed) data keys per KEK version, including versions the keyring lacks."""
     destroyed: int = 0
@@ -102,6 +105,7 @@ def key_status(session_factory: sessionmaker[Session], keyring: Keyring) -> KeyS
     return KeyStatus(
         current_kek_version=keyring.current_kek_version(),
         kek_versions=keyring.kek_versions(),
+        retired_versions=keyring.retired_kek_versions(),
         live_by_version={int(version): int(n) for version, n in live},
         destroyed=int(destroyed or 0),
     )
@@ -236,3 +240,37 @@ def rotate(
         rewrapped=rewrapped,
         batches=batches,
     )
+
+
+def retire_old_versions(session_factory: sessionmaker[Session], keyring: Keyring) -> list[int]:
+    """Destroy every KEK version older than the current one; refuse while a live key uses one.
+
+    The check and the removal happen while holding the data-key table against writers (SQLite:
+    the write lock every transaction takes; PostgreSQL: `LOCK TABLE ... IN SHARE MODE`), so no
+    key can be stored under an old version between them; a request that wrapped a key under an
+    old version just before waits for the lock, then sees the version gone and re-wraps
+    (`create_data_key`). Returns the versions retired.
+    """
+    with session_factory() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("LOCK TABLE data_keys IN SHARE MODE"))
+        current = keyring.current_kek_version()
+        old = [version for version in keyring.kek_versions() if version < current]
+        if not old:
+            return []
+        still = count_pending(session, current)
+        if still:
+            raise KeyringError(
+                f"{still} data key(s) still use KEK version(s) below {current}; "
+                "run `haven keys rotate` to finish the rotation first"
+            )
+        retired = keyring.retire_kek_versions(old)
+        audit.record(
+            session,
+            SYSTEM_ACTOR,
+            "keys.kek_retired",
+            resource_type="keyring",
+            resource_id=current,
+            detail={"retired_versions": retired, "current_kek_version": current},
+        )
+        return retired

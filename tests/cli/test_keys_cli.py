@@ -63,3 +63,30 @@ def test_a_world_readable_keyring_is_refused_with_a_clear_message(
     assert "chmod 600" in result.output
     path.chmod(0o600)
     assert load_keyring(fresh_runtime.settings).kek_versions() == [1]
+
+
+def test_retire_refuses_mid_rotation_then_retires_after_it(fresh_runtime: Runtime) -> None:
+    factory, keyring = fresh_runtime.session_factory, fresh_runtime.keyring
+    with factory() as session, session.begin():
+        create_data_key(session, keyring)
+    env = _env(fresh_runtime)
+    nothing = runner.invoke(app, ["keys", "retire", "--yes"], env=env)
+    assert nothing.exit_code == 0, nothing.output
+    assert "nothing to retire" in nothing.output
+
+    keyring.add_kek_version()  # rotation started, nothing re-wrapped yet
+    refused = runner.invoke(app, ["keys", "retire", "--yes"], env=env)
+    assert refused.exit_code == 1
+    assert "run `haven keys rotate`" in refused.output
+    assert load_keyring(fresh_runtime.settings).kek_versions() == [1, 2]
+
+    assert runner.invoke(app, ["keys", "rotate"], env=env).exit_code == 0
+    aborted = runner.invoke(app, ["keys", "retire"], input="n\n", env=env)
+    assert aborted.exit_code == 1
+    assert load_keyring(fresh_runtime.settings).kek_versions() == [1, 2]
+    retired = runner.invoke(app, ["keys", "retire"], input="y\n", env=env)
+    assert retired.exit_code == 0, retired.output
+    assert "retired KEK version(s): 1" in retired.output
+    assert load_keyring(fresh_runtime.settings).kek_versions() == [2]
+    status = runner.invoke(app, ["keys", "status"], env=env)
+    assert "retired KEK versions: 1" in status.output

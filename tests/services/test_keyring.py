@@ -211,3 +211,19 @@ def test_a_keyring_that_does_not_match_the_database_refuses_to_start(
     wrong = settings.model_copy(update={"key_file": settings.key_file.parent / "new" / "k.json"})
     with pytest.raises(KeyringError, match="HAVEN_KEY_FILE"):
         build_runtime(wrong)
+
+
+def test_retired_versions_are_gone_from_the_file_and_never_reused(tmp_path: Path) -> None:
+    path = tmp_path / "keyring.json"
+    keyring = load_keyring(_settings(path))
+    old_key = json.loads(path.read_text())["keks"][0]["key"]
+    keyring.add_kek_version()
+    with pytest.raises(KeyringError, match="current"):
+        keyring.retire_kek_versions([1, 2])
+    assert keyring.retire_kek_versions([1, 99]) == [1]
+    assert old_key not in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    reloaded = load_keyring(_settings(path))
+    assert reloaded.kek_versions() == [2]
+    assert reloaded.retired_kek_versions() == [1]
+    assert reloaded.add_kek_version() == 3

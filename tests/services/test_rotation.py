@@ -20,13 +20,16 @@ from models.keys import DataKey
 from services.crypto import (
     Keyring,
     KeyringError,
+    WrappedKey,
     create_data_key,
     destroy_data_key,
     load_data_key,
     load_data_keys,
     load_keyring,
 )
-from services.crypto.rotation import begin_rotation, key_status, rotate
+from services.crypto.envelope import gcm_encrypt
+from services.crypto.keyring import _wrap_aad
+from services.crypto.rotation import begin_rotation, key_status, retire_old_versions, rotate
 from services.runtime import Runtime
 
 
@@ -246,3 +249,72 @@ def test_rotation_killed_mid_run_resumes_to_completion(fresh_runtime: Runtime) -
     final = load_keyring(settings)
     assert key_status(factory, final).pending == 0
     _assert_all_unwrap(factory, final, keys)
+
+
+def test_retiring_old_versions_makes_pre_rotation_backups_unreadable(runtime: Runtime) -> None:
+    factory, keyring = runtime.session_factory, runtime.keyring
+    keys = _make_keys(factory, keyring, 4)
+    erased = sorted(keys)[0]
+    with factory() as session:
+        backup = {
+            row.id: (row.kek_version, row.wrapped_key) for row in session.scalars(select(DataKey))
+        }
+    with factory() as session, session.begin():
+        destroy_data_key(session, erased)
+    live = {k: v for k, v in keys.items() if k != erased}
+
+    # before the rotation, the backup's wrapped keys (even the erased one) still open
+    version, blob = backup[erased]
+    assert blob is not None
+    assert keyring.unwrap_data_key(WrappedKey(version, blob)) == keys[erased]
+
+    keyring.add_kek_version()  # a rotation that has not re-wrapped anything yet
+    with pytest.raises(KeyringError, match="haven keys rotate"):
+        retire_old_versions(factory, keyring)
+    assert keyring.kek_versions() == [1, 2]
+
+    rotate(factory, keyring)
+    assert retire_old_versions(factory, keyring) == [1]
+    assert keyring.kek_versions() == [2]
+    assert keyring.retired_kek_versions() == [1]
+    assert retire_old_versions(factory, keyring) == []
+    _assert_all_unwrap(factory, keyring, live)
+    for version, blob in backup.values():
+        assert blob is not None
+        with pytest.raises(KeyringError, match="retired"):
+            keyring.unwrap_data_key(WrappedKey(version, blob))
+    # a retired number is never reused
+    assert keyring.add_kek_version() == 3
+    status = key_status(factory, keyring)
+    assert status.retired_versions == [1]
+    assert status.live_by_version == {2: 3}
+
+
+def test_a_key_wrapped_under_a_version_retired_meanwhile_is_rewrapped(runtime: Runtime) -> None:
+    factory, keyring = runtime.session_factory, runtime.keyring
+    server = load_keyring(runtime.settings)
+    stale_kek = server._material.keks[1]  # what a worker held in memory before the rotation
+
+    class StaleWorker:
+        """Delegates to `server`, but its first wrap is under version 1 (wrapped before retire)."""
+
+        def __init__(self) -> None:
+            self.first = True
+
+        def wrap_data_key(self, dek: bytes) -> WrappedKey:
+            if self.first:
+                self.first = False
+                return WrappedKey(1, gcm_encrypt(stale_kek, dek, _wrap_aad(1)))
+            return server.wrap_data_key(dek)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(server, name)
+
+    rotate(factory, keyring)
+    assert retire_old_versions(factory, keyring) == [1]
+    with factory() as session, session.begin():
+        key_id, dek = create_data_key(session, StaleWorker())  # type: ignore[arg-type]
+    with factory() as session:
+        row = session.get(DataKey, key_id)
+        assert row is not None and row.kek_version == 2
+        assert load_data_key(session, keyring, key_id) == dek
