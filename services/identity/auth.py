@@ -79,8 +79,11 @@ def _find_user(session: Session, username: str) -> User | None:
 def _release(session: Session) -> None:
     """End the request's transaction before writing in our own: the request is about to fail
     (and be rolled back) anyway, and on SQLite its open transaction holds the write lock the
-    own-transaction write needs."""
+    own-transaction write needs. Read what you need from ORM objects BEFORE calling this: the
+    objects are detached, so a late attribute access fails loudly instead of silently starting
+    a new transaction (and taking the lock again)."""
     session.rollback()
+    session.expunge_all()
 
 
 def _check_throttle(
@@ -227,14 +230,15 @@ def _reauthenticate(
     _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user.id)
     ok, upgraded = verify_and_upgrade(password, user.password_hash)
     if not ok:
+        actor, user_id = user_actor(user), user.id
         _release(session)
         throttle.record_failure(session_factory, settings, key=key, address=address)
         audit.record_refusal(
             session_factory,
-            user_actor(user),
+            actor,
             action,
             resource_type="user",
-            resource_id=user.id,
+            resource_id=user_id,
             detail={"reason": "wrong_password"},
         )
         raise InvalidInput.field(("body", field), "is not your current password")
@@ -381,13 +385,14 @@ def client_credentials(
     encoded = client.secret_hash if client is not None and live else DUMMY_HASH
     ok, upgraded = verify_and_upgrade(client_secret, encoded)
     if client is None or not live or not ok:
+        known_id = client.id if client is not None else None
         _release(session)
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
             "auth.token_failed",
-            resource_type="api_client" if client is not None else None,
-            resource_id=client.id if client is not None else None,
+            resource_type="api_client" if known_id else None,
+            resource_id=known_id,
             detail={"error": "invalid_client"},
         )
         raise InvalidClient("Unknown client or wrong secret.")
@@ -401,7 +406,7 @@ def client_credentials(
             actor,
             "auth.token_failed",
             resource_type="api_client",
-            resource_id=client.id,
+            resource_id=actor.id,
             detail={"error": "invalid_scope"},
         )
         raise InvalidScope("A requested scope was not granted to this client.")

@@ -21,7 +21,7 @@ from services.identity import throttle
 from services.identity.tokens import token_hash
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import TEST_PASSWORD, make_agency, make_user
+from tests.builders import TEST_PASSWORD, make_agency, make_api_client, make_user
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
@@ -204,15 +204,42 @@ def test_a_failed_login_is_audited_without_name_or_password(
         assert "secretname" not in text and "marker" not in text
 
 
-def test_a_failed_login_survives_the_rolled_back_request(fresh_runtime: Runtime) -> None:
-    """With real commits: the failure count and the audit row are committed on their own."""
+def test_failures_survive_their_rolled_back_requests(fresh_runtime: Runtime) -> None:
+    """With real commits (and SQLite's single writer): every refusal written in its own
+    transaction is committed, and none waits on the failing request's own lock."""
     with fresh_runtime.session_factory() as session, session.begin():
-        make_user(session, make_agency(session), Role.CASEWORKER, username="amal")
+        agency = make_agency(session)
+        make_user(session, agency, Role.CASEWORKER, username="amal")
+        partner = make_api_client(session, agency, frozenset({"referrals:read"}))
+        partner_id = partner.client_id
     with TestClient(create_app(runtime=fresh_runtime), raise_server_exceptions=False) as http:
         assert login(http, "amal", "wrong passphrase!!").status_code == 401
+        assert login(http, "nobody", "wrong passphrase!!").status_code == 401
+        headers = bearer(login(http, "amal"))
+        wrong_current = http.post(
+            "/api/v1/auth/password",
+            json={"current_password": "not my passphrase", "new_password": "x" * 20},
+            headers=headers,
+        )
+        assert wrong_current.status_code == 422
+        form = {"grant_type": "client_credentials", "client_id": partner_id}
+        bad_secret = http.post("/api/v1/auth/token", data={**form, "client_secret": "nope"})
+        assert bad_secret.status_code == 401
+        bad_scope = http.post(
+            "/api/v1/auth/token",
+            data={**form, "client_secret": TEST_PASSWORD, "scope": "referrals:respond"},
+        )
+        assert bad_scope.status_code == 400
     with fresh_runtime.session_factory() as session:
-        assert failures(session) == 1
-        assert len(events(session, "auth.login_failed")) == 1
+        assert len(events(session, "auth.login_failed")) == 2
+        assert len(events(session, "auth.login")) == 1
+        assert len(events(session, "auth.password_change")) == 1  # the refused attempt
+        assert len(events(session, "auth.token_failed")) == 2
+    with fresh_runtime.session_factory() as session:
+        keys = set(session.scalars(select(LoginFailure.account_key)))
+        # amal's failed login was forgiven by the successful one; the unknown name's failure
+        # and the wrong current password (after that login) are counted.
+        assert keys == {throttle.account_key("nobody"), throttle.account_key("amal")}
 
 
 def test_a_second_factor_failure_without_login_data_is_a_422_naming_the_field(
