@@ -35,7 +35,13 @@ def load_settings() -> Settings:
 
 
 def load_runtime() -> Runtime:
-    return build_runtime(load_settings())
+    from services.crypto import KeyringError
+
+    try:
+        return build_runtime(load_settings())
+    except KeyringError as error:
+        typer.echo(f"keyring refused: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

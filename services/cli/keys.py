@@ -32,11 +32,7 @@ app = typer.Typer(no_args_is_help=True)
 def _runtime() -> Runtime:
     from services.cli import load_runtime  # here, not at import: services.cli imports this module
 
-    try:
-        return load_runtime()
-    except KeyringError as error:
-        typer.echo(f"keyring refused: {error}", err=True)
-        raise typer.Exit(1) from None
+    return load_runtime()  # a refused keyring exits 1 with its message
 
 
 @app.command()

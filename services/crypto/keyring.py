@@ -251,6 +251,8 @@ class LocalFileKeyring:
             raise KeyringError(f"key file {self.path} does not exist") from None
         except PermissionError:
             raise KeyringError(f"key file {self.path} is not readable by this user") from None
+        except OSError as error:
+            raise KeyringError(f"key file {self.path} cannot be read: {error.strerror}") from None
         try:
             raw = json.loads(data)
         except ValueError:
