@@ -84,7 +84,7 @@ def destroy_data_key(session: Session, data_key_id: uuid.UUID) -> None:
 
 
 def check_keyring_matches(engine: Engine, keyring: Keyring) -> None:
-    """Refuse to start with a keyring that cannot unwrap the database's newest live data key.
+    """Refuse to start with a keyring that cannot unwrap a live data key of the newest version.
 
     Catches the dangerous slip of a wrong or missing `HAVEN_KEY_FILE`: a fresh keyring would be
     created silently, old cases would be unreadable and new ones written under the wrong keys.
@@ -103,7 +103,7 @@ def check_keyring_matches(engine: Engine, keyring: Keyring) -> None:
             row = connection.execute(
                 select(DataKey.id, DataKey.kek_version, DataKey.wrapped_key)
                 .where(DataKey.wrapped_key.is_not(None))
-                .order_by(DataKey.created_at.desc(), DataKey.id)
+                .order_by(DataKey.kek_version.desc())  # indexed: no scan at startup
                 .limit(1)
             ).first()
     except DBAPIError:
