@@ -251,13 +251,20 @@ def can_see_referral(
     principal: Principal,
     *,
     status: str,
+    was_sent: bool,
     from_agency_id: uuid.UUID,
     to_agency_id: uuid.UUID,
     case_agency_id: uuid.UUID,
     case_owner_id: uuid.UUID,
 ) -> bool:
+    """`was_sent`: a supervisor approved it once (a referral cancelled while still pending
+    approval is `cancelled` too, but the partner never heard of it and must not now)."""
+    if principal.restricted_to:
+        return False
     if principal.is_client:
-        return to_agency_id == principal.agency_id and status in PARTNER_VISIBLE_STATUSES
+        return (
+            to_agency_id == principal.agency_id and status in PARTNER_VISIBLE_STATUSES and was_sent
+        )
     return can_see_case(principal, agency_id=case_agency_id, owner_id=case_owner_id)
 
 
@@ -265,15 +272,19 @@ def referral_filter(
     principal: Principal,
     *,
     status_col: Any,
+    sent_at_col: Any,
     to_agency_col: Any,
     case_agency_col: Any,
     case_owner_col: Any,
 ) -> ColumnElement[bool]:
+    """SQL condition equivalent to `can_see_referral`; `sent_at_col` is null until approved."""
     if principal.restricted_to:
         return false()
     if principal.is_client:
-        condition: ColumnElement[bool] = (to_agency_col == principal.agency_id) & (
-            status_col.in_(sorted(PARTNER_VISIBLE_STATUSES))
+        condition: ColumnElement[bool] = (
+            (to_agency_col == principal.agency_id)
+            & status_col.in_(sorted(PARTNER_VISIBLE_STATUSES))
+            & sent_at_col.is_not(None)
         )
         return condition
     return case_filter(principal, case_agency_col, case_owner_col)

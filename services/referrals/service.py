@@ -133,6 +133,7 @@ def _visible(principal: Principal) -> ColumnElement[bool]:
     return referral_filter(
         principal,
         status_col=Referral.status,
+        sent_at_col=Referral.approved_at,
         to_agency_col=Referral.to_agency_id,
         case_agency_col=Case.agency_id,
         case_owner_col=Case.owner_id,

@@ -1,0 +1,117 @@
+"""Concurrent moves on one referral, with real commits: exactly one wins, the other is 409."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from models.audit import AuditEvent
+from models.referrals import Referral
+from services.runtime import Runtime
+from tests.referrals_support import BASE, World, build_world, referral_body
+
+ROUNDS = 3
+
+
+def _race(calls: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def _sent_referral(http: TestClient, world: World) -> str:
+    created = http.post(
+        f"{BASE}/cases/{world.case_id}/referrals",
+        json=referral_body(world.partner.id),
+        headers=world.h["caseworker"],
+    )
+    assert created.status_code == 201, created.text
+    rid: str = created.json()["id"]
+    approved = http.post(f"{BASE}/referrals/{rid}/approve", headers=world.h["supervisor"])
+    assert approved.status_code == 200, approved.text
+    return rid
+
+
+def test_concurrent_accept_and_cancel_exactly_one_wins(fresh_runtime: Runtime) -> None:
+    with fresh_runtime.session_factory() as session:
+        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+    app = create_app(runtime=fresh_runtime)
+    with TestClient(app) as http, TestClient(app) as other:
+        for _ in range(ROUNDS):
+            rid = _sent_referral(http, world)
+            # Both saw version 2 (sent) and act on it.
+            accept_headers = {**world.h["partner"], "If-Match": '"2"'}
+            cancel_headers = {**world.h["caseworker"], "If-Match": '"2"'}
+            accepted, cancelled = _race(
+                [
+                    lambda rid=rid, h=accept_headers: http.post(
+                        f"{BASE}/referrals/{rid}/accept", headers=h
+                    ),
+                    lambda rid=rid, h=cancel_headers: other.post(
+                        f"{BASE}/referrals/{rid}/cancel",
+                        json={"reason": "consent_withdrawn"},
+                        headers=h,
+                    ),
+                ]
+            )
+            codes = sorted([accepted.status_code, cancelled.status_code])
+            assert codes == [200, 409], (accepted.text, cancelled.text)
+            winner = "accepted" if accepted.status_code == 200 else "cancelled"
+            with fresh_runtime.session_factory() as session:
+                row = session.get(Referral, uuid.UUID(rid))
+                assert row is not None
+                assert row.status == winner
+                assert row.version == 3
+                assert (row.consent_withdrawn_at is not None) == (winner == "cancelled")
+                assert (row.responded_at is not None) == (winner == "accepted")
+
+
+def test_concurrent_accept_and_decline_without_if_match_exactly_one_wins(
+    fresh_runtime: Runtime,
+) -> None:
+    with fresh_runtime.session_factory() as session:
+        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+    app = create_app(runtime=fresh_runtime)
+    with TestClient(app) as http, TestClient(app) as other:
+        for _ in range(ROUNDS):
+            rid = _sent_referral(http, world)
+            accepted, declined = _race(
+                [
+                    lambda rid=rid: http.post(
+                        f"{BASE}/referrals/{rid}/accept", headers=world.h["partner"]
+                    ),
+                    lambda rid=rid: other.post(
+                        f"{BASE}/referrals/{rid}/decline",
+                        json={"reason": "No capacity"},
+                        headers=world.h["partner"],
+                    ),
+                ]
+            )
+            assert sorted([accepted.status_code, declined.status_code]) == [200, 409]
+    # Every winning move and its audit row were committed together; the chain holds them all.
+    with fresh_runtime.session_factory() as session:
+        moves = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action.in_(["referral.accept", "referral.decline"]),
+                AuditEvent.outcome == "success",
+            )
+        )
+        assert moves == ROUNDS
