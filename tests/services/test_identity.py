@@ -50,7 +50,7 @@ def test_accepted_passwords_have_no_composition_rules(password: str) -> None:
 
 def test_usernames_are_normalised() -> None:
     assert rules.normalise_username("  Amal ") == "amal"
-    assert rules.normalise_username("ＡＭＡＬ") == "amal"  # full-width letters (NFKC)
+    assert rules.normalise_username("\uff21\uff2d\uff21\uff2c") == "amal"  # full-width (NFKC)
 
 
 # --- password hashing ---------------------------------------------------------------------
