@@ -99,13 +99,31 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def keyring_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One keyring generated per session (creating one fsyncs twice: ~10 ms)."""
+    path = tmp_path_factory.mktemp("keyring") / "keyring.json"
+    load_keyring(Settings(key_file=path))
+    return path.read_bytes()
+
+
 @pytest.fixture
-def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
+def runtime(
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    keyring_template: bytes,
+) -> Runtime:
+    # Each test gets its own keyring file (a copy of the session's, mode 0600), so what a test
+    # does to it (new KEK versions, retirement) stays in that test.
+    if not settings.key_file.exists():
+        settings.key_file.write_bytes(keyring_template)
+        settings.key_file.chmod(0o600)
     return Runtime(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        keyring=load_keyring(settings),  # a new keyring file in this test's temporary folder
+        keyring=load_keyring(settings),
     )
 
 
