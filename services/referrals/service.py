@@ -440,9 +440,7 @@ def _list(
     case_id: uuid.UUID | None = None,
 ) -> ReferralPage:
     limit = max(1, min(query.limit, MAX_LIMIT))
-    stmt = (
-        select(Referral, Case).join(Case, Case.id == Referral.case_id).where(_visible(principal))
-    )
+    stmt = select(Referral, Case).join(Case, Case.id == Referral.case_id).where(_visible(principal))
     if case_id is not None:
         stmt = stmt.where(Referral.case_id == case_id)
     if query.status is not None:

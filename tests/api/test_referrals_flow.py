@@ -318,3 +318,41 @@ def test_drive_helper_reaches_every_state(client: TestClient, world: World) -> N
         rid = propose(client, world)["id"]
         last: dict[str, Any] = drive(client, world, rid, state)
         assert last["status"] == state
+
+
+def test_a_partner_works_its_referral_with_client_credentials_only(
+    client: TestClient, world: World
+) -> None:
+    from tests.builders import TEST_PASSWORD
+
+    rid = referral_in(client, world, "sent")
+    token = client.post(
+        f"{BASE}/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": world.partner_client.client_id,
+            "client_secret": TEST_PASSWORD,
+        },
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert [i["id"] for i in client.get(f"{BASE}/referrals", headers=headers).json()["items"]] == [
+        rid
+    ]
+    accepted = client.post(f"{BASE}/referrals/{rid}/accept", headers=headers)
+    assert accepted.status_code == 200
+    done = client.post(f"{BASE}/referrals/{rid}/complete", json={"outcome": "ok"}, headers=headers)
+    assert done.json()["status"] == "completed"
+
+
+def test_approving_needs_the_case_still_open(client: TestClient, world: World, db: Session) -> None:
+    from models.cases import Case
+
+    rid = propose(client, world)["id"]
+    case = db.get(Case, world.case_id)
+    assert case is not None
+    case.status = "closed"
+    db.flush()
+    assert act(client, world, rid, "approve", "supervisor").status_code == 409
+    # Cancelling stays possible.
+    assert act(client, world, rid, "cancel", "supervisor", {"reason": "closed"}).status_code == 200
