@@ -7,6 +7,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
@@ -14,7 +16,7 @@ from models.base import utcnow
 from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
 from services import referrals
-from services.cases.access import case_data_key, decrypt_for_case
+from services.cases.access import CASE_FIELD_PATHS, case_data_key, decrypt_for_case
 from services.crypto import DecryptionError
 from services.errors import Conflict, Forbidden, NotFound
 from services.policy import (
@@ -31,6 +33,7 @@ from services.runtime import Runtime
 from tests.builders import make_agency, make_api_client, make_user
 from tests.referrals_support import (
     CONSENT_NOTE,
+    MARKERS,
     REASON,
     client_principal,
     make_case,
@@ -250,7 +253,7 @@ def test_policy_predicate_and_sql_filter_agree(s: Setup, db: Session) -> None:
     outsider = principal_of(make_user(db, s.partner_agency, Role.SUPERVISOR))
     principals = [s.caseworker, s.supervisor, s.partner, other_partner, outsider]
     ids: dict[tuple[str, bool], uuid.UUID] = {}
-    for status, sent in itertools.product([st.value for st in Status], [False, True]):
+    for status, sent in itertools.product([member.value for member in Status], [False, True]):
         rid = s.referral()
         db.execute(
             update(Referral)
@@ -303,4 +306,44 @@ def test_policy_predicate_and_sql_filter_agree(s: Setup, db: Session) -> None:
             case_owner_id=case.owner_id,
         )
     }
-    assert partner_seen == {(st, True) for st in PARTNER_VISIBLE_STATUSES}
+    assert partner_seen == {(status, True) for status in PARTNER_VISIBLE_STATUSES}
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    shared=st.lists(st.sampled_from(sorted(CASE_FIELD_PATHS)), unique=True, max_size=6),
+    steps=st.sampled_from(
+        [
+            [Action.REFERRAL_APPROVE],
+            [Action.REFERRAL_APPROVE, Action.REFERRAL_ACCEPT],
+            [Action.REFERRAL_APPROVE, Action.REFERRAL_ACCEPT, Action.REFERRAL_UPDATE],
+            [Action.REFERRAL_APPROVE, Action.REFERRAL_DECLINE],
+            [Action.REFERRAL_APPROVE, Action.REFERRAL_ACCEPT, Action.REFERRAL_COMPLETE],
+            [Action.REFERRAL_APPROVE, Action.REFERRAL_CANCEL],
+        ]
+    ),
+)
+def test_partner_view_holds_exactly_the_shared_fields_while_live(
+    s: Setup, shared: list[str], steps: list[Action]
+) -> None:
+    rid = s.referral(shared_fields=shared)
+    for action in steps:
+        who = (
+            s.supervisor
+            if action in (Action.REFERRAL_APPROVE, Action.REFERRAL_CANCEL)
+            else s.partner
+        )
+        s.act(who, rid, action, text="MKstep text")
+    view = referrals.get_referral(s.db, s.keyring, s.partner, rid)
+    assert isinstance(view, referrals.PartnerReferralView)
+    dumped = repr(view.case) + repr(view.reason)
+    unshared = [m for path, m in MARKERS.items() if path not in shared]
+    assert [m for m in unshared if m in dumped] == []
+    if view.status in ("sent", "accepted", "in_progress"):
+        assert view.case is not None and sorted(view.case) == sorted(shared)
+    else:
+        assert view.case is None and view.reason is None
