@@ -168,10 +168,6 @@ def record_refusal(
         record(session, actor, action, **kwargs)
 
 
-def discard_pending(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
-
-
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
