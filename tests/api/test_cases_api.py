@@ -652,3 +652,33 @@ def test_reference_concerns(client: TestClient, world: World) -> None:
     assert all(i["label"] == i["labels"]["ar"] for i in arabic["items"])
     assert client.get(url, headers=world.partner_respond_only.headers).status_code == 403
     assert client.get(url).status_code == 401
+
+
+def test_erasure_takes_the_case_referrals_with_it(
+    client: TestClient, world: World, db: Session
+) -> None:
+    from models.referrals import Referral
+
+    case = create(client, world.owner)
+    referral = client.post(
+        f"{API}/cases/{case['id']}/referrals",
+        json={
+            "to_agency_id": str(world.other_agency.id),
+            "service_type": "mhpss",
+            "urgency": "high",
+            "reason": "Needs support",
+            "shared_fields": ["child.given_name"],
+            "consent": {"given_by": "caregiver", "obtained_at": "2026-01-01T10:00:00Z"},
+        },
+        headers=world.owner.headers,
+    )
+    assert referral.status_code == 201, referral.text
+    gone = client.request(
+        "DELETE",
+        f"{API}/cases/{case['id']}",
+        json={"reason": "Erase"},
+        headers=world.supervisor.headers,
+    )
+    assert gone.status_code == 204
+    db.expire_all()
+    assert db.get(Referral, uuid.UUID(referral.json()["id"])) is None
