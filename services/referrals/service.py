@@ -329,9 +329,9 @@ def create_referral(
             "shared_fields": sorted(draft.shared_fields),
         },
     )
-    return Created(
-        referral=_view(session, keyring, principal, referral, case_row, keys), created=True
-    )
+    view = _view(session, keyring, principal, referral, case_row, keys)
+    _audit_read(session, principal, view, via=action.value)
+    return Created(referral=view, created=True)
 
 
 # --- read ----------------------------------------------------------------------------------
@@ -678,4 +678,8 @@ def act(
         fields=fields,
         detail=detail,
     )
-    return _view(session, keyring, principal, referral, case_row, keys)
+    view = _view(session, keyring, principal, referral, case_row, keys)
+    if view.fields_served:
+        # The answer itself discloses the view (a partner's `accept` returns the shared fields).
+        _audit_read(session, principal, view, via=action.value)
+    return view

@@ -147,6 +147,15 @@ def test_partner_reads_and_lists_are_audited_with_field_names(
         ]
     [listing] = _events(db, action="referral.list", actor_id=world.partner_client.id)
     assert json.loads(listing.detail or "{}")["count"] == 1
+    # An action's answer discloses the view too, so it is recorded as a read as well.
+    assert act(client, world, rid, "accept", "partner").status_code == 200
+    reads = _events(db, action="referral.read", actor_id=world.partner_client.id)
+    assert json.loads(reads[-1].detail or "{}")["via"] == "referral.accept"
+    assert json.loads(reads[-1].fields or "[]") == [
+        "case.child.given_name",
+        "case.location.district",
+        "reason",
+    ]
 
 
 def test_idempotency_key_returns_the_same_referral(
