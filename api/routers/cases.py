@@ -63,6 +63,16 @@ PRECONDITIONS: Responses = {
     412: _problem("If-Match names a version that is no longer current"),
     428: _problem("If-Match is required"),
 }
+ETAG: Responses = {
+    200: {
+        "headers": {
+            "ETag": {
+                "description": 'The case version, e.g. `"3"`: send it back as If-Match.',
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
 STALE: Responses = {412: _problem("If-Match names a version that is no longer current")}
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
@@ -91,7 +101,19 @@ def _note(view: NoteView) -> NoteOut:
     response_model=CaseCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Register a child (intake); the caller becomes the owner",
-    responses={403: _problem("Only caseworkers register cases")},
+    responses={
+        201: {
+            "headers": {
+                "ETag": {"description": '`"1"`', "schema": {"type": "string"}},
+                "Idempotent-Replayed": {
+                    "description": "`true` when an Idempotency-Key replay returned an earlier "
+                    "intake (nothing new was created)",
+                    "schema": {"type": "string"},
+                },
+            }
+        },
+        403: _problem("Only caseworkers register cases"),
+    },
 )
 def create(
     body: CaseCreate,
@@ -164,7 +186,7 @@ def index(
     )
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, summary="Read one case")
+@router.get("/cases/{case_id}", response_model=CaseOut, summary="Read one case", responses=ETAG)
 def read(
     case_id: uuid.UUID,
     response: Response,
@@ -179,7 +201,7 @@ def read(
     "/cases/{case_id}",
     response_model=CaseOut,
     summary="Change some fields of a case (If-Match required)",
-    responses={**PRECONDITIONS, **CONFLICT},
+    responses={**ETAG, **PRECONDITIONS, **CONFLICT},
 )
 def patch(
     case_id: uuid.UUID,
@@ -226,7 +248,7 @@ def erase(
     "/cases/{case_id}/stage",
     response_model=CaseOut,
     summary="Move the case one step along its stages",
-    responses={**STALE, **CONFLICT},
+    responses={**ETAG, **STALE, **CONFLICT},
 )
 def stage(
     case_id: uuid.UUID,
@@ -246,7 +268,7 @@ def stage(
     "/cases/{case_id}/close",
     response_model=CaseOut,
     summary="Close a case in the closure stage (supervisor)",
-    responses={**STALE, **CONFLICT},
+    responses={**ETAG, **STALE, **CONFLICT},
 )
 def close(
     case_id: uuid.UUID,
@@ -265,7 +287,7 @@ def close(
     "/cases/{case_id}/reopen",
     response_model=CaseOut,
     summary="Reopen a closed case (supervisor); it resumes at follow_up",
-    responses={**STALE, **CONFLICT},
+    responses={**ETAG, **STALE, **CONFLICT},
 )
 def reopen(
     case_id: uuid.UUID,
@@ -284,7 +306,7 @@ def reopen(
     "/cases/{case_id}/assign",
     response_model=CaseOut,
     summary="Make an active caseworker of the case's agency its owner (supervisor)",
-    responses={**STALE},
+    responses={**ETAG, **STALE},
 )
 def assign(
     case_id: uuid.UUID,
