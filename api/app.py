@@ -59,6 +59,16 @@ def api_router() -> APIRouter:
     return router
 
 
+def _require_transactional(app: FastAPI) -> None:
+    """Refuse to start when an API route would not commit through `TransactionalRoute`."""
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith(API_PREFIX) and not isinstance(route, TransactionalRoute):
+            raise RuntimeError(
+                f"{path} must be declared on an APIRouter(route_class=TransactionalRoute)"
+            )
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     if runtime is None:
         if settings is None:
@@ -86,6 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    _require_transactional(app)
 
     # Added innermost first: the request id exists before the size check and the context.
     app.add_middleware(RequestContextMiddleware, trust_forwarded_for=settings.trust_forwarded_for)
