@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,7 +27,24 @@ def head_seq(engine: Engine) -> int:
         )
 
 
+def wait_sealed(engine: Engine, timeout: float = 60.0) -> float:
+    """Seconds until no event is waiting for its chain position (always 0 while events are
+    chained in the request itself; with a sealer, how far the chain lags behind)."""
+    table = AuditEvent.__table__
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        with engine.connect() as connection:
+            waiting = connection.execute(
+                select(func.count()).select_from(table).where(table.c.seq.is_(None))
+            ).scalar_one()
+        if not waiting:
+            break
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
 def check_since(engine: Engine, after_seq: int) -> dict[str, Any]:
+    lag = wait_sealed(engine)
     table = AuditEvent.__table__
     encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
     prev_index = CHAINED_COLUMNS.index("prev_hash")
@@ -58,5 +76,6 @@ def check_since(engine: Engine, after_seq: int) -> dict[str, Any]:
         "from_seq": after_seq + 1,
         "to_seq": expected - 1,
         "intact": problem is None,
+        "seal_wait_seconds": round(lag, 3),
         "problem": problem,
     }

@@ -42,7 +42,13 @@ from bench.dbutil import (
 from bench.httpclient import HttpClient
 from bench.machine import machine_details
 from bench.seed_haven import haven_settings, seed_haven
-from bench.servers import Server, start_baseline, start_haven
+from bench.servers import (
+    Server,
+    postgres_cpu,
+    postgres_cpu_since,
+    start_baseline,
+    start_haven,
+)
 from bench.targets import Targets, baseline_targets, haven_targets, load_versions
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
@@ -199,6 +205,7 @@ def http_bench(
     rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
     for r in range(profile.rounds):
         for side, server, make in zip(sides, servers, fns, strict=True):
+            cpu0, pg0 = server.cpu_seconds(), postgres_cpu()
             result = loadgen.closed_loop(
                 server.port,
                 make(),
@@ -206,14 +213,32 @@ def http_bench(
                 seconds=profile.seconds,
                 warmup=profile.warmup,
             )
+            # CPU per request over the whole round (warm-up included, so slightly high)
+            total = (
+                max(1, result["requests"]) * (profile.seconds + profile.warmup) / profile.seconds
+            )
+            result["server_cpu_ms_per_request"] = (server.cpu_seconds() - cpu0) * 1000 / total
+            result["postgres_cpu_ms_per_request"] = postgres_cpu_since(pg0) * 1000 / total
             rounds[side].append(result)
             log(
                 f"  {name} c={concurrency} round {r + 1} {side}: {result['throughput']:.1f}/s "
-                f"(errors {result['errors']}, client cpu {result['client_cpu_share']:.2f})"
+                f"(errors {result['errors']}, cpu/req: server "
+                f"{result['server_cpu_ms_per_request']:.2f} ms, postgres "
+                f"{result['postgres_cpu_ms_per_request']:.2f} ms, client "
+                f"{result['client_cpu_share']:.2f} of a core)"
             )
     for side in sides:
         tputs = [x["throughput"] for x in rounds[side]]
-        out[side] = {"throughput_median": statistics.median(tputs), "rounds": rounds[side]}
+        out[side] = {
+            "throughput_median": statistics.median(tputs),
+            "server_cpu_ms_per_request": statistics.median(
+                x["server_cpu_ms_per_request"] for x in rounds[side]
+            ),
+            "postgres_cpu_ms_per_request": statistics.median(
+                x["postgres_cpu_ms_per_request"] for x in rounds[side]
+            ),
+            "rounds": rounds[side],
+        }
     h, b = out["haven"]["throughput_median"], out["baseline"]["throughput_median"]
     out["ratio"] = h / b if b else float("nan")
 
@@ -258,6 +283,7 @@ def shipped_check(haven_db: str, targets: Targets) -> dict[str, Any]:
             settings.key_file,
             settings.audit_checkpoint_file,
             as_shipped=as_shipped,
+            name=f"haven-{label}",
         )
         try:
             result = loadgen.closed_loop(

@@ -46,6 +46,10 @@ class Server:
             found.append(int(entry.name))
         return sorted(found) or [self.process.pid]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the workers."""
+        return sum(_proc_cpu(pid) for pid in self.worker_pids or self.workers())
+
     def memory(self) -> dict[str, object]:
         """Peak (VmHWM) and current (VmRSS) resident memory of each worker, in MiB."""
         pids = self.worker_pids or self.workers()
@@ -83,14 +87,57 @@ class Server:
                 self.process.wait(timeout=5)
 
 
-def _start(name: str, port: int, argv: list[str], env: dict[str, str]) -> Server:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL process on this machine (the bench's server is
+    local; other users of it add noise, which interleaving spreads over both sides)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("postgres", "postmaster"):
+                continue
+        except OSError:
+            continue
+        found[int(entry.name)] = _proc_cpu(int(entry.name))
+    return found
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds PostgreSQL processes used since `before` (processes alive at both points, plus
+    those started since: a backend that exited in between is lost, so this is a lower bound)."""
+    now = postgres_cpu()
+    return sum(value - before.get(pid, 0.0) for pid, value in now.items())
+
+
+HAVEN_SRC = os.environ.get("BENCH_HAVEN_SRC")
+"""Run the Haven server from another source tree (a patched copy, to measure a proposed change
+before it lands); the bench itself, the loader and the checks still run from this tree."""
+
+
+def _start(
+    name: str, port: int, argv: list[str], env: dict[str, str], src: str | None = None
+) -> Server:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     log_path = CACHE_DIR / f"{name}-server.log"
     log = log_path.open("wb")
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    if src:
+        full_env["PYTHONPATH"] = src
     process = subprocess.Popen(
         argv,
-        cwd=REPO_DIR,
+        cwd=src or REPO_DIR,
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -140,13 +187,18 @@ def _launcher(app: str, port: int, *extra: str) -> list[str]:
 
 
 def start_haven(
-    database_url: str, key_file: Path, checkpoint_file: Path, *, as_shipped: bool = False
+    database_url: str,
+    key_file: Path,
+    checkpoint_file: Path,
+    *,
+    as_shipped: bool = False,
+    name: str = "haven",
 ) -> Server:
     """Haven as `haven serve --workers 2` runs it (`api.app:create_app`, factory, no uvicorn
     access log: Haven logs each request itself), through the TCP_NODELAY launcher."""
     extra = ("--as-shipped",) if as_shipped else ()
     return _start(
-        "haven",
+        name,
         HAVEN_PORT,
         _launcher("api.app:create_app", HAVEN_PORT, *extra),
         {
@@ -154,6 +206,7 @@ def start_haven(
             "HAVEN_KEY_FILE": str(key_file),
             "HAVEN_AUDIT_CHECKPOINT_FILE": str(checkpoint_file),
         },
+        src=HAVEN_SRC,
     )
 
 
