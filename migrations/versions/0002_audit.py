@@ -50,6 +50,7 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_case_id_seq", "audit_events", ["case_id", "seq"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_FUNCTION)
+        op.execute(PG_APPEND)
         op.execute(
             "CREATE TRIGGER audit_events_insert_only BEFORE UPDATE OR DELETE ON audit_events "
             "FOR EACH ROW EXECUTE FUNCTION haven_audit_events_insert_only()"
@@ -78,7 +79,49 @@ $$
 """
 
 
+# Appends a commit's events to the chain in one call, under the chain lock (services/audit/log.py):
+# each event carries the canonical text of its content (`prefix`, services/audit/chain.py); the
+# function takes the lock, reads the head, and completes each hash with `<seq>,"<prev_hash>"]`.
+PG_APPEND = """
+CREATE OR REPLACE FUNCTION haven_audit_append(lock_key bigint, events jsonb) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    head_seq bigint;
+    head_hash text;
+    first_seq bigint;
+    new_hash text;
+    e jsonb;
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_key);
+    SELECT seq, hash INTO head_seq, head_hash FROM audit_events ORDER BY seq DESC LIMIT 1;
+    head_seq := coalesce(head_seq, 0);
+    head_hash := coalesce(head_hash, repeat('0', 64));
+    first_seq := head_seq + 1;
+    FOR e IN SELECT value FROM jsonb_array_elements(events) LOOP
+        head_seq := head_seq + 1;
+        new_hash := encode(sha256(convert_to(
+            (e->>'prefix') || head_seq::text || ',"' || head_hash || '"]', 'UTF8')), 'hex');
+        INSERT INTO audit_events (
+            seq, at, actor_type, actor_id, actor_role, actor_scopes, actor_agency_id, action,
+            resource_type, resource_id, case_id, fields, outcome, client_address, request_id,
+            detail, prev_hash, hash
+        ) VALUES (
+            head_seq, (e->>'at')::timestamptz, e->>'actor_type', (e->>'actor_id')::uuid,
+            e->>'actor_role', e->>'actor_scopes', (e->>'actor_agency_id')::uuid, e->>'action',
+            e->>'resource_type', e->>'resource_id', (e->>'case_id')::uuid, e->>'fields',
+            e->>'outcome', e->>'client_address', e->>'request_id', e->>'detail', head_hash,
+            new_hash
+        );
+        head_hash := new_hash;
+    END LOOP;
+    RETURN ARRAY[first_seq::text, head_seq::text, head_hash];
+END
+$$
+"""
+
+
 def downgrade() -> None:
     op.drop_table("audit_events")
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS haven_audit_append(bigint, jsonb)")
         op.execute("DROP FUNCTION IF EXISTS haven_audit_events_insert_only()")

@@ -28,7 +28,6 @@ GENESIS_HASH = "0" * 64
 CHAIN_VERSION = "haven-audit-v1"
 
 CHAINED_COLUMNS = (
-    "seq",
     "at",
     "actor_type",
     "actor_id",
@@ -44,8 +43,13 @@ CHAINED_COLUMNS = (
     "client_address",
     "request_id",
     "detail",
+    "seq",
     "prev_hash",
 )
+"""`seq` and `prev_hash` come last, so the canonical bytes are a content prefix followed by
+`<seq>,"<prev_hash>"]`: PostgreSQL appends the chain position itself, under the chain lock, in
+one call (`haven_audit_append`, migration 0002), while Python prepares the prefix beforehand."""
+CONTENT_COLUMNS = CHAINED_COLUMNS[:-2]
 _AT = CHAINED_COLUMNS.index("at")
 _UUID_NAMES = ("actor_id", "actor_agency_id", "case_id")
 _UUIDS = tuple(CHAINED_COLUMNS.index(name) for name in _UUID_NAMES)
@@ -71,6 +75,17 @@ def canonical_tuple_bytes(values: Sequence[Any]) -> bytes:
 
 def tuple_hash(values: Sequence[Any]) -> str:
     return hashlib.sha256(canonical_tuple_bytes(values)).hexdigest()
+
+
+def content_prefix(row: Mapping[str, Any]) -> str:
+    """The canonical text of a row up to its chain position: everything but `seq`, `prev_hash`
+    and the closing bracket. `chained_hash(prefix, seq, prev)` completes it."""
+    full = canonical_tuple_bytes([*(row[name] for name in CONTENT_COLUMNS), 0, ""]).decode()
+    return full[: -len('0,""]')]
+
+
+def chained_hash(prefix: str, seq: int, prev_hash: str) -> str:
+    return hashlib.sha256(f'{prefix}{seq},"{prev_hash}"]'.encode("ascii")).hexdigest()
 
 
 def canonical_bytes(row: Mapping[str, Any]) -> bytes:

@@ -16,6 +16,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from models.audit import AuditEvent
 from models.base import utcnow
-from services.audit.chain import CHAINED_COLUMNS, GENESIS_HASH, tuple_hash
+from services.audit.chain import CONTENT_COLUMNS, GENESIS_HASH, chained_hash, content_prefix
 from services.audit.context import current_request
 from services.policy import Principal
 
@@ -168,12 +169,6 @@ def record_refusal(
         record(session, actor, action, **kwargs)
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    # SQLite: every writing transaction began with BEGIN IMMEDIATE and holds the write lock.
-
-
 def _chain_pending(session: Session) -> None:
     queued: list[_Pending] = session.info.pop(PENDING_KEY, [])
     session.info.pop(APPENDED_KEY, None)
@@ -181,9 +176,39 @@ def _chain_pending(session: Session) -> None:
         return
     pending = [item.values for item in queued]
     # Everything else the transaction writes goes to the database before the chain lock is
-    # taken, so the serialised section is only: read the head, insert, commit.
+    # taken, so the serialised section is only: lock, read the head, insert, commit.
     session.flush()
-    _lock_chain(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.info[APPENDED_KEY] = _append_postgresql(session, pending)
+    else:
+        session.info[APPENDED_KEY] = _append_locked(session, pending)
+
+
+def _append_postgresql(session: Session, pending: list[dict[str, Any]]) -> tuple[int, int, str]:
+    """One round trip under the lock: `haven_audit_append` (migration 0002) takes the advisory
+    lock, reads the head, completes each event's hash from its prepared prefix and inserts."""
+    events = []
+    for values in pending:
+        item = {name: _json_value(values[name]) for name in CONTENT_COLUMNS}
+        item["prefix"] = content_prefix(values)
+        events.append(item)
+    first, last, last_hash = session.execute(
+        text("SELECT haven_audit_append(CAST(:key AS bigint), CAST(:events AS jsonb))"),
+        {"key": CHAIN_LOCK_KEY, "events": json.dumps(events, ensure_ascii=True)},
+    ).scalar_one()
+    return int(first), int(last), str(last_hash)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _append_locked(session: Session, pending: list[dict[str, Any]]) -> tuple[int, int, str]:
+    """SQLite: the transaction began with BEGIN IMMEDIATE and already holds the write lock."""
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -193,9 +218,9 @@ def _chain_pending(session: Session) -> None:
         seq += 1
         values["seq"] = seq
         values["prev_hash"] = prev
-        values["hash"] = prev = tuple_hash([values[name] for name in CHAINED_COLUMNS])
+        values["hash"] = prev = chained_hash(content_prefix(values), seq, prev)
     session.execute(insert(AuditEvent), pending)
-    session.info[APPENDED_KEY] = (first, seq, prev)
+    return first, seq, prev
 
 
 def _after_commit(session: Session) -> None:

@@ -111,6 +111,7 @@ def verify_chain(
         .order_by(table.c.seq)
         .limit(bindparam("batch"))
     )
+    seq_index = CHAINED_COLUMNS.index("seq")
     prev_index = CHAINED_COLUMNS.index("prev_hash")
     hash_index = len(CHAINED_COLUMNS)
     encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
@@ -128,7 +129,7 @@ def verify_chain(
         if not rows:
             break
         for row in rows:
-            seq = row[0]
+            seq = row[seq_index]
             if seq != expected:
                 bad, reason = expected, f"seq {expected} is missing"
                 break

@@ -151,7 +151,7 @@ def test_when_the_audit_row_cannot_be_written_the_change_is_not_committed(
         raise RuntimeError("the audit chain is unavailable")
 
     before = len(live.events())
-    monkeypatch.setattr(audit_log, "tuple_hash", broken)
+    monkeypatch.setattr(audit_log, "content_prefix", broken)
     body = _new_user_body(live)
     answer = live.call("POST", "/users", "admin", json=body)
     monkeypatch.undo()

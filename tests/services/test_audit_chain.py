@@ -22,8 +22,15 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
+from models.base import utcnow
 from services import audit
-from services.audit.chain import CHAINED_COLUMNS, GENESIS_HASH, tuple_hash
+from services.audit.chain import (
+    CHAINED_COLUMNS,
+    GENESIS_HASH,
+    chained_hash,
+    content_prefix,
+    tuple_hash,
+)
 from services.audit.checkpoints import Checkpointer
 from services.audit.context import RequestMeta, request_scope
 from services.audit.verify import VerifyReport, verify_log
@@ -352,3 +359,18 @@ def test_events_recorded_inside_a_rolled_back_savepoint_are_dropped_the_others_k
     kept = db.scalars(select(TABLE.c.resource_id).order_by(TABLE.c.seq)).all()
     assert kept == ["kept-before", "kept-released"]
     assert verify(db, settings, keyring).valid
+
+
+def test_the_prefix_form_of_the_hash_is_the_canonical_hash() -> None:
+    """PostgreSQL completes hashes from a prefix (`haven_audit_append`); both forms agree."""
+    values = {name: f'v-{name}-\u00e9\n"' for name in CHAINED_COLUMNS if name not in ("seq", "at")}
+    values.update(
+        at=utcnow(),
+        actor_id=uuid.uuid4(),
+        actor_agency_id=None,
+        case_id=uuid.uuid4(),
+        seq=123456,
+        prev_hash="ab" * 32,
+    )
+    ordered = [values[name] for name in CHAINED_COLUMNS]
+    assert chained_hash(content_prefix(values), 123456, "ab" * 32) == tuple_hash(ordered)
