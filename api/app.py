@@ -24,6 +24,7 @@ from api.routers import (
 )
 from api.routing import TransactionalRoute
 from services.config import Settings, format_settings_error
+from services.crypto import KeyringError
 from services.logs import configure_logging
 from services.runtime import Runtime, build_runtime
 
@@ -76,7 +77,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 settings = Settings()
             except ValidationError as error:
                 raise SystemExit(format_settings_error(error)) from None
-        runtime = build_runtime(settings)
+        try:
+            runtime = build_runtime(settings)
+        except KeyringError as error:
+            raise SystemExit(f"Haven cannot start: {error}") from None
     settings = runtime.settings
     configure_logging(settings.log_level)
 

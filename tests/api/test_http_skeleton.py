@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -174,3 +175,16 @@ def test_a_success_is_committed_before_the_response_is_sent(fresh_runtime: Runti
     with fresh_runtime.engine.connect() as connection:
         names = connection.execute(select(Agency.name)).scalars().all()
     assert "committed" in names
+
+
+def test_the_app_refuses_to_start_with_a_keyring_others_can_read(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    settings = runtime.settings
+    key_file = tmp_path / "exposed-keyring.json"
+    key_file.write_bytes(settings.key_file.read_bytes())
+    key_file.chmod(0o644)
+    exposed = settings.model_copy(update={"key_file": key_file})
+    with pytest.raises(SystemExit) as stopped:
+        create_app(exposed)
+    assert "cannot start" in str(stopped.value)
