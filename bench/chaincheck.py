@@ -1,23 +1,24 @@
 """After a concurrent-writer run: is the chain still one line? (no fork, no gap, hashes right)
 
-Checks the events appended since `after_seq`, with the same canonical encoding `verify` uses:
-every seq follows the previous one, each `prev_hash` is the previous row's `hash`, and each
-`hash` is the SHA-256 of the row's canonical bytes. Two writers that chained onto the same head
-(a fork) would collide on `seq` (primary key) or break a link here.
+Runs Haven's own verifier (`services.audit.verify.verify_chain`, what `haven audit verify` runs)
+over the whole chain, against the signed checkpoints, and reports how many events the run added.
+A fork (two writers chaining onto the same head) shows as a duplicate `seq` (refused by the
+primary key) or a broken link; a gap as a missing `seq`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from models.audit import AuditEvent
-from services.audit.chain import CHAIN_VERSION, CHAINED_COLUMNS, canonical_select_columns
+from services.audit.verify import verify_chain
+from services.config import Settings
+from services.crypto import Keyring
 
 
 def head_seq(engine: Engine) -> int:
@@ -43,39 +44,25 @@ def wait_sealed(engine: Engine, timeout: float = 60.0) -> float:
     return time.perf_counter() - started
 
 
-def check_since(engine: Engine, after_seq: int) -> dict[str, Any]:
+def check_since(
+    engine: Engine, after_seq: int, settings: Settings, keyring: Keyring
+) -> dict[str, Any]:
     lag = wait_sealed(engine)
-    table = AuditEvent.__table__
-    encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
-    prev_index = CHAINED_COLUMNS.index("prev_hash")
-    hash_index = len(CHAINED_COLUMNS)
+    started = time.perf_counter()
     with engine.connect() as connection:
-        prev = connection.execute(select(table.c.hash).where(table.c.seq == after_seq)).scalar()
-        rows = connection.execute(
-            select(*canonical_select_columns("postgresql"), table.c.hash)
-            .where(table.c.seq > after_seq)
-            .order_by(table.c.seq)
-        ).all()
-    expected = after_seq + 1
-    problem = None
-    for row in rows:
-        if row[0] != expected:
-            problem = f"gap: seq {expected} missing"
-            break
-        if prev is not None and row[prev_index] != prev:
-            problem = f"fork: seq {row[0]} does not link to seq {row[0] - 1}"
-            break
-        digest = hashlib.sha256(encode([CHAIN_VERSION, *row[:hash_index]]).encode()).hexdigest()
-        if digest != row[hash_index]:
-            problem = f"seq {row[0]} does not match its hash"
-            break
-        prev = digest
-        expected += 1
+        report = verify_chain(
+            connection,
+            checkpoint_file=Path(settings.audit_checkpoint_file),
+            trusted_keys=frozenset({keyring.signing_public_key()}),
+        )
+    head = head_seq(engine)
     return {
-        "events_checked": len(rows),
-        "from_seq": after_seq + 1,
-        "to_seq": expected - 1,
-        "intact": problem is None,
+        "intact": report.valid,
+        "events_checked": report.events_checked,
+        "events_added_by_run": head - after_seq,
+        "first_invalid_seq": report.first_invalid_seq,
+        "problem": report.reason,
+        "checkpoints_checked": report.checkpoints_checked,
+        "verify_seconds": round(time.perf_counter() - started, 2),
         "seal_wait_seconds": round(lag, 3),
-        "problem": problem,
     }

@@ -47,18 +47,19 @@ class Profile:
     """Seconds per side per round of the open-loop (fixed-rate) latency run."""
     open_loop_rounds: int
     verify_events: int
-    """Audit events in the `haven audit verify` benchmark's chain."""
+    """Audit events in the verify benchmark's chain (a database of its own, `haven_bench_audit_N`,
+    so the verify size does not follow the case count)."""
     crypto_records: int
     append_seconds: float
 
 
 QUICK = Profile(
     name="bench",
-    cases=int(os.environ.get("BENCH_CASES", "10000")),
+    cases=int(os.environ.get("BENCH_CASES", "50000")),
     rounds=3,
     seconds=4.0,
     warmup=1.0,
-    open_loop_seconds=5.0,
+    open_loop_seconds=4.0,
     open_loop_rounds=2,
     verify_events=200_000,
     crypto_records=3_000,
@@ -67,7 +68,7 @@ QUICK = Profile(
 
 FULL = Profile(
     name="bench-full",
-    cases=int(os.environ.get("BENCH_CASES", "50000")),
+    cases=int(os.environ.get("BENCH_CASES", "100000")),
     rounds=5,
     seconds=8.0,
     warmup=2.0,
@@ -86,7 +87,7 @@ SMOKE = Profile(
     warmup=0.5,
     open_loop_seconds=2.0,
     open_loop_rounds=1,
-    verify_events=20_000,
+    verify_events=50_000,
     crypto_records=500,
     append_seconds=1.0,
 )

@@ -41,7 +41,7 @@ from bench.dbutil import (
 )
 from bench.httpclient import HttpClient
 from bench.machine import machine_details
-from bench.seed_haven import haven_settings, seed_haven
+from bench.seed_haven import haven_settings, seed_audit, seed_haven
 from bench.servers import (
     Server,
     postgres_cpu,
@@ -111,6 +111,26 @@ def ensure_datasets(profile: Profile, haven_db: str, baseline_db: str, reseed: b
         write_marker(name, marker)
         info[name] = marker
     return info
+
+
+def ensure_audit_db(events: int, reseed: bool) -> tuple[str, dict[str, Any]]:
+    name = f"{HAVEN_DB}_audit_{events}"
+    want = {
+        "dataset_version": DATASET_VERSION,
+        "audit_events": events,
+        "sources": source_fingerprint(HAVEN_SOURCES),
+    }
+    marker = read_marker(name)
+    if not reseed and marker and all(marker.get(k) == v for k, v in want.items()):
+        log(f"{name}: cached chain of {events} events")
+        return name, marker
+    log(f"{name}: seeding a chain of {events} events")
+    drop_marker(name)
+    recreate_database(name)
+    seed_audit(name, events, log)
+    marker = {**want, "seeded_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    write_marker(name, marker)
+    return name, marker
 
 
 # --- request functions ---------------------------------------------------------------------------
@@ -498,7 +518,7 @@ def main() -> None:
                             lambda: updater(b_targets, None),
                         ),
                     )
-                    bench["chain"] = chaincheck.check_since(haven_engine, before)
+                    bench["chain"] = chaincheck.check_since(haven_engine, before, settings, keyring)
                     log(f"  chain after update c={concurrency}: {bench['chain']}")
                     http.append(bench)
             if "list" in only:
@@ -550,10 +570,19 @@ def main() -> None:
             haven_factory, baseline_engine, (1, 4, 16), profile.append_seconds, profile.rounds
         )
     if "verify" in only:
-        log("audit verify")
+        log(f"audit verify over {profile.verify_events} events")
+        audit_db, marker = ensure_audit_db(profile.verify_events, args.reseed)
+        results["datasets"][audit_db] = marker
+        audit_settings = haven_settings(audit_db)
+        audit_engine = make_engine(audit_settings.database_url)
         results["audit_verify"] = micro.audit_verify(
-            haven_engine, haven_db, settings, keyring, rounds=2 if profile.name == "bench" else 3
+            audit_engine,
+            audit_db,
+            audit_settings,
+            keyring,
+            rounds=2 if profile.name != "bench-full" else 3,
         )
+        audit_engine.dispose()
     if "crypto" in only:
         log("crypto path per record")
         results["crypto"] = micro.crypto_path(keyring, settings, profile.crypto_records, 5)

@@ -422,3 +422,56 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
     seconds = time.perf_counter() - started
     log(f"haven: seeded {cases} cases, {count} audit events in {seconds:.1f}s")
     return {"cases": cases, "audit_events": count, "seconds": round(seconds, 1)}
+
+
+def seed_audit(db_name: str, events: int, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """A database holding only an audit chain of `events` events (for the verify benchmark, so
+    its size does not depend on the case dataset): the real schema, the same event mix as the
+    case loader (about 20 per case: create, notes, reads, updates, referral), chained with
+    `tuple_hash`, the head signed with the service's `Checkpointer`."""
+    started = time.perf_counter()
+    settings = haven_settings(db_name)
+    settings.audit_checkpoint_file.unlink(missing_ok=True)
+    keyring: Keyring = load_keyring(settings)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    chain = _Chain()
+    agency = uuid.uuid4()
+    workers = [(uuid.uuid4(), "caseworker", agency) for _ in range(50)]
+    supervisor = (uuid.uuid4(), "supervisor", agency)
+    layout = Layout(max(1, events // AUDIT_EVENTS_PER_CASE))
+
+    def rows() -> Any:
+        produced = 0
+        i = 0
+        while produced < events:
+            case_id = uuid.uuid4()
+            user = workers[i % len(workers)]
+            at = layout.created_at(i)
+            kinds = ["case.create", "note.create", "note.create", "case.update", "case.update"]
+            if i % 3 == 0:
+                kinds += ["referral.create", "referral.approve"]
+            kinds += ["case.read"] * (AUDIT_EVENTS_PER_CASE - len(kinds))
+            for action in kinds:
+                if produced >= events:
+                    return
+                actor = supervisor if action == "referral.approve" else user
+                kind = action.split(".")[0]
+                resource = case_id if kind == "case" else uuid.uuid4()
+                fields = ["narrative"] if action == "case.update" else None
+                values = _event(at, actor, action, kind, resource, case_id, fields=fields)
+                at = at + timedelta(seconds=30)
+                yield chain.row(values)
+                produced += 1
+            i += 1
+
+    with psycopg.connect(libpq_dsn(db_name)) as conn, conn.cursor() as cur:
+        count = _copy(cur, AuditEvent.__tablename__, AUDIT_COLUMNS, rows())
+        conn.commit()
+    Checkpointer(settings, keyring).write(chain.seq, chain.prev)
+    with psycopg.connect(libpq_dsn(db_name), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE audit_events")
+    seconds = time.perf_counter() - started
+    log(f"audit: {count} chained events written in {seconds:.1f}s")
+    return {"audit_events": count, "seconds": round(seconds, 1)}
