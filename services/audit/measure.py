@@ -6,10 +6,11 @@ processes; one transaction = one row update (the "business change") + one audit 
 
 - `unchained`: the event gets its `seq` from a bare sequence, no hash (the baseline; gaps are
   possible, which is why the real log never does this);
-- `lock-at-commit`: the real `services.audit.record()` + the `before_commit` hook (advisory lock
-  taken after the transaction's own writes, `seq = last + 1`, hash, insert, commit);
-- `lock-in-function`: the same design with lock, head read, hash and insert done by one
-  PL/pgSQL call (one round trip under the lock instead of three before the COMMIT);
+- `lock-at-commit`: the real `services.audit.record()` + the `before_commit` hook: after the
+  transaction's own writes, one call (`haven_audit_append`) takes the advisory lock, reads the
+  head, hashes and inserts with `seq = last + 1`; the COMMIT releases the lock;
+- `lock-round-trips`: the same design done from Python (lock, read the head, insert: three round
+  trips under the lock before the COMMIT), the first version of Haven's hook;
 - `sealer`: the event is inserted unchained (no seq, no hash) in the writer's transaction and one
   separate sealer process chains visible rows in batches (lock, read the unsealed rows in id
   order, assign seq and hash, update, commit). Writers never wait for the chain, but rows stay
@@ -21,6 +22,7 @@ It prints transactions per second for each and the ratio to the baseline.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import multiprocessing
 import secrets
 import time
@@ -59,23 +61,6 @@ UNCHAINED = Table(
     Column("hash", String(64)),
 )
 ROWS = 64
-APPEND_FUNCTION = """
-CREATE OR REPLACE FUNCTION measure_append(prefix text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    head_seq bigint;
-    head_hash text;
-BEGIN
-    PERFORM pg_advisory_xact_lock(4343);
-    SELECT seq, hash INTO head_seq, head_hash FROM measure_unchained
-        WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1;
-    head_seq := coalesce(head_seq, 0) + 1;
-    head_hash := coalesce(head_hash, repeat('0', 64));
-    INSERT INTO measure_unchained (seq, body, prev_hash, hash) VALUES (
-        head_seq, prefix, head_hash,
-        encode(sha256(convert_to(prefix || head_seq || ',"' || head_hash || '"]', 'UTF8')), 'hex'));
-    RETURN head_seq;
-END $$
-"""
 
 
 def _event() -> dict[str, Any]:
@@ -121,9 +106,22 @@ def _writer(url: str, variant: str, worker: int, count: int, barrier: Any, finis
                 from services import audit
 
                 audit.record(session, None, "case.update", resource_type="case", resource_id=i)
-            elif variant == "lock-in-function":
-                prefix = repr(_event())
-                session.execute(text("SELECT measure_append(:prefix)"), {"prefix": prefix})
+            elif variant == "lock-round-trips":
+                # The first form of lock at commit: lock, read the head, insert, each a round
+                # trip from Python while the lock is held.
+                session.execute(text("SELECT pg_advisory_xact_lock(4343)"))
+                head = session.execute(
+                    select(UNCHAINED.c.seq, UNCHAINED.c.hash)
+                    .where(UNCHAINED.c.seq.is_not(None))
+                    .order_by(UNCHAINED.c.seq.desc())
+                    .limit(1)
+                ).first()
+                seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
+                body = repr(_event())
+                digest = hashlib.sha256(f"{body}{seq + 1}{prev}".encode()).hexdigest()
+                session.execute(
+                    insert(UNCHAINED).values(seq=seq + 1, body=body, prev_hash=prev, hash=digest)
+                )
             elif variant == "unchained":
                 values = _event()
                 session.execute(
@@ -179,7 +177,6 @@ def _prepare(engine: Engine) -> None:
     SCRATCH.create_all(engine)
     with engine.begin() as conn:
         conn.execute(text("CREATE SEQUENCE IF NOT EXISTS measure_seq"))
-        conn.execute(text(APPEND_FUNCTION))
         conn.execute(insert(WORK), [{"id": i, "n": 0} for i in range(1, ROWS + 1)])
 
 
@@ -201,7 +198,7 @@ def run(server: str, writers: int, each: int) -> dict[str, float]:
     try:
         _prepare(engine)
         context = multiprocessing.get_context("spawn")
-        variants = ("unchained", "lock-at-commit", "lock-in-function", "sealer") * 2
+        variants = ("unchained", "lock-at-commit", "lock-round-trips", "sealer") * 2
         for variant in variants:
             _reset(engine)
             barrier = context.Barrier(writers + 1)
