@@ -86,6 +86,13 @@ def _release(session: Session) -> None:
     session.expunge_all()
 
 
+def _end_reads(session: Session) -> None:
+    """End the transaction before a slow Argon2 check. Nothing was written yet; on SQLite every
+    transaction holds the database write lock (BEGIN IMMEDIATE), which must not be held while
+    hashing. ORM objects stay attached and are read again, in a new transaction, on next use."""
+    session.rollback()
+
+
 def _check_throttle(
     session: Session,
     session_factory: sessionmaker[Session],
@@ -140,11 +147,13 @@ def login(
             resource_id=user_id,
         )
 
+    encoded = user.password_hash if user is not None else DUMMY_HASH
+    _end_reads(session)
+    ok, upgraded = verify_and_upgrade(password, encoded)
     if user is None:
-        verify_and_upgrade(password, DUMMY_HASH)
         raise fail("unknown")
-    ok, upgraded = verify_and_upgrade(password, user.password_hash)
-    if not ok or not user.is_active:
+    # The user is read again in a new transaction; a password changed meanwhile is a failure.
+    if not ok or not user.is_active or user.password_hash != encoded:
         raise fail("password")
 
     if user.totp_enabled_at is not None:
@@ -383,7 +392,10 @@ def client_credentials(
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     live = client is not None and client.revoked_at is None
     encoded = client.secret_hash if client is not None and live else DUMMY_HASH
+    _end_reads(session)
     ok, upgraded = verify_and_upgrade(client_secret, encoded)
+    if client is not None and (client.revoked_at is not None or client.secret_hash != encoded):
+        live = False  # revoked or re-keyed while we were hashing
     if client is None or not live or not ok:
         known_id = client.id if client is not None else None
         _release(session)

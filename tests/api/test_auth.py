@@ -378,3 +378,27 @@ def test_a_weaker_stored_hash_is_upgraded_at_login(
     assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert not passwords.needs_rehash(stored.password_hash)
     assert passwords.verify_password(TEST_PASSWORD, stored.password_hash)
+
+
+def test_no_transaction_is_open_while_hashing(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow Argon2 check must not hold the database (on SQLite: the write lock)."""
+    make_user(db, make_agency(db), Role.CASEWORKER, username="amal")
+    sessions: list[Session] = []
+    real_end, real_verify = auth_service._end_reads, passwords.verify_and_upgrade
+    open_during_hash: list[bool] = []
+
+    def end_reads(session: Session) -> None:
+        sessions.append(session)
+        real_end(session)
+
+    def verify(password: str, encoded: str) -> tuple[bool, str | None]:
+        open_during_hash.append(sessions[-1].in_transaction())
+        return real_verify(password, encoded)
+
+    monkeypatch.setattr(auth_service, "_end_reads", end_reads)
+    monkeypatch.setattr(auth_service, "verify_and_upgrade", verify)
+    assert login(client, "amal").status_code == 200
+    assert login(client, "nobody", "wrong passphrase!!").status_code == 401
+    assert open_during_hash == [False, False]
