@@ -6,6 +6,7 @@ stripped or normalised: Arabic and Kurdish names are stored and returned exactly
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -19,9 +20,24 @@ CaseStatus = Literal["open", "closed"]
 Stage = Literal["registration", "assessment", "case_plan", "implementation", "follow_up", "closure"]
 
 
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
 def _not_blank(value: str) -> str:
+    """A one-line text: not blank, no control characters (NUL, escapes, line breaks)."""
     if not value.strip():
         raise ValueError("must not be blank")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _prose(value: str) -> str:
+    """A free text: not blank; line breaks and tabs allowed, other control characters not."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(unicodedata.category(c) == "Cc" and c not in _LINE_BREAKS for c in value):
+        raise ValueError("must not contain control characters other than line breaks and tabs")
     return value
 
 
@@ -41,7 +57,7 @@ ConcernCode = Annotated[
         description="A code from `GET /api/v1/reference/concerns`.",
     ),
 ]
-Narrative = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_not_blank)]
+Narrative = Annotated[str, Field(min_length=1, max_length=20_000), AfterValidator(_prose)]
 Age = Annotated[StrictInt, Field(ge=0, le=25)]
 
 
@@ -153,7 +169,7 @@ class Assignment(Strict):
 
 
 class Erasure(Strict):
-    reason: str = Field(
+    reason: Annotated[str, AfterValidator(_prose)] = Field(
         min_length=1,
         max_length=500,
         description="Why the case is erased. Operator text kept in the tombstone (sealed): "
@@ -162,7 +178,7 @@ class Erasure(Strict):
 
 
 class NoteCreate(Strict):
-    text: str = Field(min_length=1, max_length=20_000)
+    text: Narrative
 
 
 # --- responses ----------------------------------------------------------------------------

@@ -108,6 +108,9 @@ def test_case_numbers_are_distinct(client: TestClient, world: World) -> None:
         (lambda b: b["child"].update(given_name=""), ["body", "child", "given_name"]),
         (lambda b: b["child"].update(given_name="   "), ["body", "child", "given_name"]),
         (lambda b: b["child"].update(given_name="x" * 101), ["body", "child", "given_name"]),
+        (lambda b: b["child"].update(given_name="A\x00b"), ["body", "child", "given_name"]),
+        (lambda b: b["location"].update(district="Line\nbreak"), ["body", "location", "district"]),
+        (lambda b: b.update(narrative="Bell\x07"), ["body", "narrative"]),
         (lambda b: b["child"].update(estimated_age="7"), ["body", "child", "estimated_age"]),
         (
             lambda b: b["child"].update(date_of_birth="2999-01-01"),
@@ -141,6 +144,20 @@ def test_bad_intake_is_422_naming_the_field_and_writes_nothing(
     assert loc in [e["loc"] for e in problem["errors"]]
     assert "Amal" not in response.text and "Sinjar" not in response.text
     assert db.scalar(select(func.count()).select_from(Case)) == before
+
+
+def test_prose_keeps_line_breaks(client: TestClient, world: World) -> None:
+    text = "Line one.\nLine two,\tafter a tab.\r\nEnd."
+    case = create(client, world.owner, body(narrative=text))
+    assert case["narrative"] == text
+    note = client.post(
+        f"{API}/cases/{case['id']}/notes", json={"text": text}, headers=world.owner.headers
+    )
+    assert note.status_code == 201 and note.json()["text"] == text
+    nul = client.post(
+        f"{API}/cases/{case['id']}/notes", json={"text": "a\x00b"}, headers=world.owner.headers
+    )
+    assert nul.status_code == 422
 
 
 def test_estimated_age_instead_of_birth_date(client: TestClient, world: World) -> None:
