@@ -417,6 +417,22 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def cpu_table(results: dict[str, Any]) -> str:
+    """Where the time goes: CPU milliseconds per request (medians over rounds)."""
+    lines = [
+        "| benchmark | Haven server | baseline server | Haven PostgreSQL | baseline PostgreSQL |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for bench in results.get("http", []):
+        h, b = bench["haven"], bench["baseline"]
+        lines.append(
+            f"| {bench['name']} (c={bench['concurrency']}) | "
+            f"{h['server_cpu_ms_per_request']:.2f} | {b['server_cpu_ms_per_request']:.2f} | "
+            f"{h['postgres_cpu_ms_per_request']:.2f} | {b['postgres_cpu_ms_per_request']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| benchmark | Haven | baseline | ratio | target | pass |",
@@ -598,5 +614,20 @@ def main() -> None:
         json.dump(results, handle, indent=2, default=str)
     print()
     print(markdown(rows))
+    if results.get("http"):
+        print()
+        print(
+            "CPU milliseconds per request (server: both uvicorn workers; PostgreSQL: all backends)"
+        )
+        print()
+        print(cpu_table(results))
+    if "as_shipped" in results:
+        shipped = results["as_shipped"]
+        print()
+        print(
+            "As shipped (`haven serve --workers 2`, one client, keep-alive): p50 "
+            f"{shipped['haven_serve']['p50_ms']:.1f} ms; with TCP_NODELAY (bench launcher): "
+            f"{shipped['bench_launcher']['p50_ms']:.1f} ms"
+        )
     print()
     log(f"done in {results['seconds']}s; results in {args.output}")
