@@ -17,6 +17,7 @@ from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import (
+    NO_CONTROL_CHARACTERS,
     ClientMe,
     ClientTokenResponse,
     LoginRequest,
@@ -150,7 +151,7 @@ def token(
     session: SessionDep,
     settings: SettingsDep,
     grant_type: Annotated[str, Form(max_length=64)],
-    client_id: Annotated[str | None, Form(max_length=200)] = None,
+    client_id: Annotated[str | None, Form(max_length=200, pattern=NO_CONTROL_CHARACTERS)] = None,
     client_secret: Annotated[str | None, Form(max_length=500)] = None,
     scope: Annotated[str | None, Form(max_length=500)] = None,
     authorization: Annotated[

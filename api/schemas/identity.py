@@ -13,6 +13,10 @@ ScopeName = Literal["referrals:read", "referrals:respond"]
 Step = Literal["password.change", "mfa.enrol"]
 
 
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
+"""One-line names: no NUL (PostgreSQL text cannot hold it) and no control characters."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -21,7 +25,7 @@ class Strict(BaseModel):
 
 
 class LoginRequest(Strict):
-    username: str = Field(min_length=1, max_length=150)
+    username: str = Field(min_length=1, max_length=150, pattern=NO_CONTROL_CHARACTERS)
     password: str = Field(min_length=1, max_length=1024)
     totp_code: str | None = Field(
         default=None, max_length=16, description="The 6-digit code, when a second factor is on."
@@ -106,7 +110,7 @@ class MfaDisableRequest(Strict):
 
 
 class AgencyCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
 
 
 class AgencyOut(BaseModel):
@@ -120,7 +124,7 @@ class AgencyList(BaseModel):
 
 
 class UserCreate(Strict):
-    username: str = Field(min_length=1, max_length=150)
+    username: str = Field(min_length=1, max_length=150, pattern=NO_CONTROL_CHARACTERS)
     password: str = Field(
         min_length=1,
         max_length=1024,
@@ -129,9 +133,9 @@ class UserCreate(Strict):
     role: RoleName
     agency_id: uuid.UUID
     must_change_password: bool = Field(
-        default=True,
-        description="The user must choose a new password at the first login (the admin knows "
-        "this one). Set false only when the user chose it.",
+        default=False,
+        description="Set true when you hand this password over: the user must then choose a "
+        "new one at the first login before the token is good for anything else.",
     )
 
 
@@ -170,7 +174,7 @@ class PasswordResetResponse(BaseModel):
 
 class ApiClientCreate(Strict):
     agency_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
     scopes: list[ScopeName] = Field(min_length=1, max_length=10)
 
 

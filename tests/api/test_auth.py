@@ -402,3 +402,16 @@ def test_no_transaction_is_open_while_hashing(
     assert login(client, "amal").status_code == 200
     assert login(client, "nobody", "wrong passphrase!!").status_code == 401
     assert open_during_hash == [False, False]
+
+
+def test_a_username_with_a_nul_byte_is_a_422_not_a_500(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/auth/login", json={"username": "ad\u0000min", "password": "whatever it is"}
+    )
+    assert response.status_code == 422
+    assert ["body", "username"] in [item["loc"] for item in response.json()["errors"]]
+    token = client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": "x\u0000y", "client_secret": "s"},
+    )
+    assert token.status_code in (401, 422)
