@@ -95,7 +95,11 @@ def list_agencies(
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(Agency.name > after)
-    return _page(session.scalars(query).all(), limit, "name")
+    page = _page(session.scalars(query).all(), limit, "name")
+    audit.record(
+        session, principal, "agency.list", resource_type="agency", detail={"count": len(page.items)}
+    )
+    return page
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -185,7 +189,11 @@ def list_users(
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(User.username > after)
-    return _page(session.scalars(query).all(), limit, "username")
+    page = _page(session.scalars(query).all(), limit, "username")
+    audit.record(
+        session, principal, "user.list", resource_type="user", detail={"count": len(page.items)}
+    )
+    return page
 
 
 def get_user(
@@ -197,6 +205,8 @@ def get_user(
     )
     if user is None:
         raise not_found(action, "user", user_id)
+    if action == Action.USER_READ:
+        audit.record(session, principal, "user.read", resource_type="user", resource_id=user.id)
     return user
 
 
@@ -337,7 +347,15 @@ def list_api_clients(
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(ApiClient.client_id > after)
-    return _page(session.scalars(query).all(), limit, "client_id")
+    page = _page(session.scalars(query).all(), limit, "client_id")
+    audit.record(
+        session,
+        principal,
+        "api_client.list",
+        resource_type="api_client",
+        detail={"count": len(page.items)},
+    )
+    return page
 
 
 def delete_api_client(session: Session, principal: Principal, client_id: uuid.UUID) -> None:
