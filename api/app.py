@@ -6,10 +6,12 @@ import re
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.openapi import install_openapi
 from api.problems import PROBLEM_RESPONSES
 from api.routers import (
     agencies,
@@ -84,13 +86,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = runtime.settings
     configure_logging(settings.log_level)
 
-    app = FastAPI(
+    # Swagger UI's assets are served by Haven itself: field deployments often have no internet.
+    app = FastAPIOffline(
         title="Haven",
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        static_url="/docs-assets",
+        swagger_ui_parameters={"persistAuthorization": False, "displayRequestDuration": True},
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(api_router())
     _require_transactional(app)
+    install_openapi(app)
 
     # Added innermost first: the request id exists before the size check and the context.
     app.add_middleware(RequestContextMiddleware, trust_forwarded_for=settings.trust_forwarded_for)

@@ -188,3 +188,25 @@ def test_the_app_refuses_to_start_with_a_keyring_others_can_read(
     with pytest.raises(SystemExit) as stopped:
         create_app(exposed)
     assert "cannot start" in str(stopped.value)
+
+
+def test_docs_work_offline_with_assets_served_by_haven(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text and "fastapi.tiangolo.com" not in page.text
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+
+
+def test_openapi_documents_problem_details_and_the_partner_flow(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    accept = document["paths"]["/api/v1/referrals/{referral_id}/accept"]["post"]
+    refused = accept["responses"]["404"]["content"]
+    assert set(refused) == {PROBLEM}
+    assert refused[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert "409" in accept["responses"]
+    assert {"PartnerClientCredentials": []} in accept["security"]
+    flows = document["components"]["securitySchemes"]["PartnerClientCredentials"]["flows"]
+    assert flows["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"
+    patch = document["paths"]["/api/v1/cases/{case_id}"]["patch"]["responses"]
+    assert {"409", "412", "428"} <= set(patch)
