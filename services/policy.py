@@ -177,7 +177,16 @@ def require(principal: Principal, action: Action) -> None:
             action=action.value,
         )
     if not allowed(principal, action):
-        raise Forbidden(f"Your role may not perform {action.value}.", action=action.value)
+        if principal.is_client:
+            scope = SCOPE_ACTIONS.get(action)
+            detail = (
+                f"This token lacks the scope {scope}, which {action.value} needs."
+                if scope
+                else f"API clients may not perform {action.value}."
+            )
+        else:
+            detail = f"Your role may not perform {action.value}."
+        raise Forbidden(detail, action=action.value)
 
 
 def not_found(action: Action, resource_type: str, resource_id: object) -> NotFound:
