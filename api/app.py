@@ -109,7 +109,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_openapi(app)
 
     # Added innermost first: the request id exists before the size check and the context.
-    app.add_middleware(RequestContextMiddleware, trust_forwarded_for=settings.trust_forwarded_for)
+    app.add_middleware(
+        RequestContextMiddleware,
+        trust_forwarded_for=settings.trust_forwarded_for,
+        proxy_hops=settings.proxy_hops,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CorrelationIdMiddleware,

@@ -89,17 +89,29 @@ class RequestContextMiddleware:
     """Put the request id and client address where audit rows can find them; log each request
     by route template and status only (never a query string or a body: they hold names)."""
 
-    def __init__(self, app: ASGIApp, *, trust_forwarded_for: bool) -> None:
+    def __init__(self, app: ASGIApp, *, trust_forwarded_for: bool, proxy_hops: int = 1) -> None:
         self.app = app
         self.trust_forwarded_for = trust_forwarded_for
+        self.proxy_hops = proxy_hops
 
     def _client_address(self, scope: Scope) -> str | None:
-        if self.trust_forwarded_for:
-            for name, value in scope.get("headers", []):
-                if name == b"x-forwarded-for":
-                    return value.decode("latin-1").split(",")[0].strip()[:64] or None
         client = scope.get("client")
-        return str(client[0])[:64] if client else None
+        peer = str(client[0])[:64] if client else None
+        if not self.trust_forwarded_for:
+            return peer
+        entries = [
+            part.strip()
+            for name, value in scope.get("headers", [])
+            if name == b"x-forwarded-for"
+            for part in value.decode("latin-1").split(",")
+            if part.strip()
+        ]
+        # Each trusted proxy appends the address it saw, so the client's own address is the
+        # `proxy_hops`-th entry from the right; anything further left was written by the client
+        # and proves nothing.
+        if len(entries) < self.proxy_hops:
+            return peer
+        return entries[-self.proxy_hops][:64]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     trust_forwarded_for: bool = False
     """Take the client address from X-Forwarded-For (only behind a proxy you control)."""
+    proxy_hops: int = Field(default=1, ge=1, le=10)
+    """Trusted proxies appending to X-Forwarded-For; the client is that many from the right."""
 
     # --- tokens and logins -------------------------------------------------------------------
     token_idle_minutes: int = Field(default=30, ge=1)

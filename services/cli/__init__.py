@@ -126,7 +126,8 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         access_log=False,
-        proxy_headers=settings.trust_forwarded_for,
+        # Haven reads X-Forwarded-For itself (rightmost trusted hop), see api/middleware.py.
+        proxy_headers=False,
         log_config=None,
     )
     if config.workers <= 1:

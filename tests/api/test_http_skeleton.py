@@ -210,3 +210,25 @@ def test_openapi_documents_problem_details_and_the_partner_flow(client: TestClie
     assert flows["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"
     patch = document["paths"]["/api/v1/cases/{case_id}"]["patch"]["responses"]
     assert {"409", "412", "428"} <= set(patch)
+
+
+def _address_seen(trust: bool, hops: int, forwarded: list[str]) -> str | None:
+    from api.middleware import RequestContextMiddleware
+
+    middleware = RequestContextMiddleware(app=None, trust_forwarded_for=trust, proxy_hops=hops)  # type: ignore[arg-type]
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    return middleware._client_address({"client": ("10.9.9.9", 5555), "headers": headers})
+
+
+def test_forwarded_for_is_ignored_unless_trusted() -> None:
+    assert _address_seen(False, 1, ["203.0.113.7"]) == "10.9.9.9"
+
+
+def test_a_client_cannot_choose_its_address_by_sending_forwarded_for() -> None:
+    # The client sent "1.2.3.4"; our one proxy appended the address it really saw.
+    assert _address_seen(True, 1, ["1.2.3.4, 203.0.113.7"]) == "203.0.113.7"
+    assert _address_seen(True, 1, ["1.2.3.4", "203.0.113.7"]) == "203.0.113.7"
+    # Two proxies: the client's address is second from the right.
+    assert _address_seen(True, 2, ["1.2.3.4, 203.0.113.7, 10.0.0.2"]) == "203.0.113.7"
+    # Fewer entries than proxies: the header is not ours; fall back to the peer.
+    assert _address_seen(True, 2, ["203.0.113.7"]) == "10.9.9.9"
