@@ -7,6 +7,8 @@ request's own transaction has been rolled back (see `api/routing.py`), so no rol
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from asgi_correlation_id import correlation_id
@@ -94,24 +96,44 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
+UNEXPECTED_FIELD = "(unexpected field)"
+
+
 def _loc(raw: tuple[Any, ...]) -> list[str | int]:
-    return [part if isinstance(part, int) else str(part) for part in raw]
+    # A location part is a field name we declared, an index, or, for a field we did not
+    # expect, a key the client chose: echo such a key only when it looks like a field name,
+    # since a client may have put a child's name there.
+    return [
+        part
+        if isinstance(part, int)
+        else (str(part) if _SAFE_NAME.match(str(part)) else UNEXPECTED_FIELD)
+        for part in raw
+    ]
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "json_invalid":
+        return "The body is not valid JSON."
+    if kind in ("model_attributes_type", "dict_type") and tuple(error.get("loc", ())) == ("body",):
+        return "The body must be a JSON object, sent with Content-Type: application/json."
+    return str(error.get("msg", ""))
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, RequestValidationError):
         raise exc
     # Only location and message: pydantic's `input` would echo sensitive values back.
-    items = [
-        {"loc": _loc(tuple(e.get("loc", ()))), "msg": str(e.get("msg", ""))} for e in exc.errors()
-    ]
-    names = ", ".join(".".join(str(p) for p in item["loc"]) for item in items[:5])
+    items = [{"loc": _loc(tuple(e.get("loc", ()))), "msg": _message(e)} for e in exc.errors()]
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        detail = "The body is not valid JSON."
+    else:
+        names = [".".join(str(p) for p in item["loc"]) for item in items]
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        detail = f"The request has invalid fields: {shown}." if names else "The request is invalid."
     return problem_response(
-        422,
-        "Invalid input",
-        f"The request has invalid fields: {names}." if names else "The request is invalid.",
-        request_id=_request_id(request),
-        errors=items,
+        422, "Invalid input", detail, request_id=_request_id(request), errors=items
     )
 
 

@@ -109,13 +109,26 @@ def test_validation_errors_name_each_field_and_echo_no_value(app: FastAPI) -> No
     assert "SECRET-MARKER" not in response.text
 
 
-def test_malformed_json_is_a_422_problem(app: FastAPI) -> None:
+def test_malformed_json_is_a_422_problem_that_says_so(app: FastAPI) -> None:
     client = TestClient(_app_with_probe_routes(app))
     response = client.post(
         "/probe/validate", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"] == "The body is not valid JSON."
+
+
+def test_an_unexpected_key_is_named_only_when_it_looks_like_a_field(app: FastAPI) -> None:
+    client = TestClient(_app_with_probe_routes(app))
+    response = client.post(
+        "/probe/validate", json={"name": "x", "count": 1, "Amira Haddad": 1, "nickname": 2}
+    )
+    assert response.status_code == 422
+    locs = [item["loc"] for item in response.json()["errors"]]
+    assert ["body", "nickname"] in locs
+    assert ["body", "(unexpected field)"] in locs
+    assert "Amira" not in response.text
 
 
 def test_an_unexpected_error_is_a_bare_500_with_a_request_id(
