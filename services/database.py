@@ -8,7 +8,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+
+from models.db import make_engine
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -34,3 +37,25 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def is_migrated(engine: Engine) -> bool:
     return "alembic_version" in inspect(engine).get_table_names()
+
+
+def schema_problem(raw_url: str) -> str | None:
+    """Why the database at `raw_url` cannot be used as a Haven database yet, or None.
+
+    Creates nothing: a SQLite file that does not exist is reported, not created.
+    """
+    url = make_url(raw_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.drivername.startswith("sqlite"):
+        if not url.database or url.database == ":memory:":
+            return f"No database file in {shown}."
+        if not Path(url.database).expanduser().exists():
+            return f"No Haven database at {shown} (the file does not exist)."
+    engine = make_engine(raw_url)
+    try:
+        migrated = is_migrated(engine)
+    except OperationalError:
+        return f"Cannot connect to the database at {shown}."
+    finally:
+        engine.dispose()
+    return None if migrated else f"The database at {shown} has no Haven schema."

@@ -34,11 +34,21 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def load_runtime() -> Runtime:
+def load_runtime(*, require_schema: bool = True) -> Runtime:
+    """Settings, engine and keyring for one command. Every command but `migrate` first checks
+    that the database holds Haven's schema, so a mistyped HAVEN_DATABASE_URL or a command run
+    from the wrong folder never creates an empty database and a fresh keyring beside it."""
     from services.crypto import KeyringError
+    from services.database import schema_problem
 
+    settings = load_settings()
+    if require_schema:
+        problem = schema_problem(settings.database_url)
+        if problem is not None:
+            typer.echo(f"{problem} Set HAVEN_DATABASE_URL, or run `haven migrate` first.", err=True)
+            raise typer.Exit(1)
     try:
-        return build_runtime(load_settings())
+        return build_runtime(settings)
     except KeyringError as error:
         typer.echo(f"keyring refused: {error}", err=True)
         raise typer.Exit(1) from None
@@ -49,9 +59,9 @@ def migrate() -> None:
     """Bring the database to the newest schema."""
     from services.database import migrate as run_migrations
 
-    runtime = load_runtime()
+    runtime = load_runtime(require_schema=False)
     run_migrations(runtime.engine)
-    typer.echo("database is at the newest schema")
+    typer.echo("migrated: the database is at the newest schema")
 
 
 @app.command()

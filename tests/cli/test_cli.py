@@ -137,3 +137,29 @@ def test_the_installed_command_works_from_any_directory(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (work / "var" / "haven.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["audit", "verify"], ["keys", "status"], ["audit", "checkpoint"]], ids=" ".join
+)
+def test_commands_refuse_a_missing_database_and_create_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    env = _env(f"sqlite:///{tmp_path / 'nowhere' / 'haven.db'}", tmp_path)
+    result = runner.invoke(app, command, env=env)
+    assert result.exit_code == 1
+    assert "haven migrate" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "nowhere").exists()
+    assert not (tmp_path / "keyring.json").exists()
+
+
+def test_commands_refuse_a_database_without_the_schema(tmp_path: Path) -> None:
+    with empty_database() as url:
+        if url.startswith("sqlite"):
+            make_engine(url).dispose()
+            Path(url.removeprefix("sqlite:///")).touch()
+        result = runner.invoke(app, ["audit", "verify"], env=_env(url, tmp_path))
+        assert result.exit_code == 1
+        assert "no Haven schema" in result.output
+        assert not (tmp_path / "keyring.json").exists()
