@@ -17,9 +17,10 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 run: install
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	$(BIN)/haven migrate
 	$(BIN)/haven bootstrap --username admin --generate-password --if-empty
+	@echo "==> Haven API on http://$${HAVEN_HOST:-127.0.0.1}:$${HAVEN_PORT:-8000}  (docs: /docs, stop: Ctrl-C)"
 	$(BIN)/haven serve
 
 test: install test-sqlite

@@ -91,7 +91,11 @@ def bootstrap(
     if if_empty:
         with runtime.session_factory() as session:
             if has_users(session):
-                typer.echo("users exist already; bootstrap skipped")
+                typer.echo(
+                    "users exist already; bootstrap skipped "
+                    "(lost the admin password? `haven reset-password --username admin "
+                    "--generate-password`)"
+                )
                 return
     if generate_password:
         password = secrets.token_urlsafe(18)
@@ -114,6 +118,45 @@ def bootstrap(
         typer.echo(f"  password: {password}")
         typer.echo("  (shown once: store it in your password manager now)")
         typer.echo("")
+
+
+@app.command("reset-password")
+def reset_password(
+    username: str = typer.Option(..., help="The user whose password is lost."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the temporary password from standard input."
+    ),
+    generate_password: bool = typer.Option(
+        False, "--generate-password", help="Generate a temporary password and print it once."
+    ),
+) -> None:
+    """Break glass: give a user (e.g. the only system_admin) a temporary password that must be
+    changed at the next login. All the user's tokens die; the reset is audited."""
+    import secrets
+
+    from services.errors import InvalidInput, NotFound
+    from services.identity.recovery import operator_reset_password
+
+    if password_stdin == generate_password:
+        typer.echo("Give exactly one of --password-stdin or --generate-password.", err=True)
+        raise typer.Exit(2)
+    runtime = load_runtime()
+    password = (
+        secrets.token_urlsafe(18) if generate_password else sys.stdin.readline().rstrip("\r\n")
+    )
+    try:
+        with runtime.session_factory() as session, session.begin():
+            operator_reset_password(session, username=username, password=password)
+    except NotFound as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    except InvalidInput as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"temporary password set for {username!r}; it must be changed at the next login")
+    if generate_password:
+        typer.echo(f"  password: {password}")
+        typer.echo("  (shown once)")
 
 
 @app.command()

@@ -163,3 +163,34 @@ def test_commands_refuse_a_database_without_the_schema(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert "no Haven schema" in result.output
         assert not (tmp_path / "keyring.json").exists()
+
+
+def test_reset_password_breaks_glass_for_a_lost_admin_password(tmp_path: Path) -> None:
+    with empty_database() as url:
+        env = _env(url, tmp_path)
+        assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+        args = ["bootstrap", "--username", "admin", "--password-stdin"]
+        assert runner.invoke(app, args, input=PASSWORD + "\n", env=env).exit_code == 0
+        unknown = runner.invoke(
+            app, ["reset-password", "--username", "nobody", "--generate-password"], env=env
+        )
+        assert unknown.exit_code == 1
+        result = runner.invoke(
+            app, ["reset-password", "--username", "ADMIN", "--generate-password"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        line = next(li for li in result.output.splitlines() if "password:" in li)
+        temporary = line.split("password:", 1)[1].strip()
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as session:
+                user = session.scalars(select(User)).one()
+                assert verify_password(temporary, user.password_hash)
+                assert not verify_password(PASSWORD, user.password_hash)
+                assert user.must_change_password
+                event = session.scalars(
+                    select(AuditEvent).where(AuditEvent.action == "user.reset_password")
+                ).one()
+                assert event.actor_type == "system" and event.resource_id == str(user.id)
+        finally:
+            engine.dispose()
