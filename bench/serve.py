@@ -1,14 +1,14 @@
-"""Run an ASGI app factory the way `haven serve --workers N` does, plus TCP_NODELAY.
+"""Run an ASGI app factory with several uvicorn workers the way `haven serve` does.
 
-`python -m bench.serve IMPORT_STRING --port P [--workers N] [--access-log]`
+`python -m bench.serve IMPORT_STRING --port P [--workers N] [--access-log] [--as-shipped]`
 
-Why not plain `uvicorn --workers N`: with several workers, uvicorn binds the listening socket
-itself as `socket.socket(AF_INET)` (protocol 0), and asyncio only turns Nagle's algorithm off for
-sockets whose protocol is `IPPROTO_TCP`; so every keep-alive response (uvicorn writes the head and
-the body separately) waits for the client's delayed ACK: a flat ~40 ms per request. Both servers
-under test are started through this launcher, which sets TCP_NODELAY on the listening socket
-(Linux copies it to each accepted connection); otherwise identical to `uvicorn.run`.
-`--as-shipped` leaves Nagle on, to measure the stock behaviour.
+The baseline is started through this launcher so that both servers get the same socket setup as
+`haven serve --workers N`: with several workers uvicorn binds the listening socket itself as
+`socket.socket(AF_INET)` (protocol 0), and asyncio only turns Nagle's algorithm off for sockets
+whose protocol is `IPPROTO_TCP`; uvicorn writes a response's head and body separately, so every
+keep-alive response would wait for the client's delayed ACK (a flat ~40 ms). `haven serve` and
+this launcher set TCP_NODELAY on the listening socket (Linux copies it to each accepted
+connection). `--as-shipped` leaves Nagle on: stock `uvicorn --workers N` behaviour.
 """
 
 from __future__ import annotations

@@ -191,16 +191,22 @@ def start_haven(
     key_file: Path,
     checkpoint_file: Path,
     *,
-    as_shipped: bool = False,
+    stock_uvicorn: bool = False,
     name: str = "haven",
 ) -> Server:
-    """Haven as `haven serve --workers 2` runs it (`api.app:create_app`, factory, no uvicorn
-    access log: Haven logs each request itself), through the TCP_NODELAY launcher."""
-    extra = ("--as-shipped",) if as_shipped else ()
+    """Haven exactly as operators run it: `haven serve --workers 2` (its access log on, as by
+    default). `stock_uvicorn=True` runs the same app through plain `uvicorn.run` sockets instead
+    (Nagle left on), to show what `haven serve`'s TCP_NODELAY saves."""
+    if stock_uvicorn:
+        argv = _launcher("api.app:create_app", HAVEN_PORT, "--as-shipped")
+    else:
+        haven = str(Path(sys.executable).with_name("haven"))
+        argv = [haven, "serve", "--host", HOST, "--port", str(HAVEN_PORT)]
+        argv += ["--workers", str(WORKERS)]
     return _start(
         name,
         HAVEN_PORT,
-        _launcher("api.app:create_app", HAVEN_PORT, *extra),
+        argv,
         {
             "HAVEN_DATABASE_URL": database_url,
             "HAVEN_KEY_FILE": str(key_file),
@@ -210,9 +216,10 @@ def start_haven(
     )
 
 
-def start_baseline(database_url: str, *, as_shipped: bool = False) -> Server:
-    """The baseline with uvicorn's own access log (one line per request, as Haven's)."""
-    extra = ("--as-shipped",) if as_shipped else ()
+def start_baseline(database_url: str) -> Server:
+    """The baseline with uvicorn's own access log (one line per request, as Haven's), started
+    like `haven serve` (several workers, TCP_NODELAY on the listening socket)."""
+    extra: tuple[str, ...] = ()
     return _start(
         "baseline",
         BASELINE_PORT,
