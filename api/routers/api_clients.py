@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import KeyringDep, PrincipalDep, SessionDep
 from api.routing import TransactionalRoute
 from api.schemas.identity import ApiClientCreate, ApiClientCreated, ApiClientList, ApiClientOut
 from models.identity import ApiClient
@@ -41,12 +41,21 @@ def client_out(client: ApiClient) -> ApiClientOut:
     summary="Create a partner API client; its secret is shown once",
 )
 def create_api_client(
-    body: ApiClientCreate, principal: PrincipalDep, session: SessionDep, response: Response
+    body: ApiClientCreate,
+    principal: PrincipalDep,
+    session: SessionDep,
+    keyring: KeyringDep,
+    response: Response,
 ) -> ApiClientCreated:
     client, secret = admin.create_api_client(
-        session, principal, agency_id=body.agency_id, name=body.name, scopes=body.scopes
+        session,
+        principal,
+        keyring,
+        agency_id=body.agency_id,
+        name=body.name,
+        scopes=body.scopes,
     )
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     return ApiClientCreated(**client_out(client).model_dump(), client_secret=secret)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Header, Request, Response, status
+from fastapi import APIRouter, Body, Form, Header, Request, Response, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
@@ -25,6 +26,7 @@ from api.schemas.identity import (
     MfaConfirmRequest,
     MfaDisableRequest,
     MfaEnrolment,
+    MfaEnrolRequest,
     PasswordChangeRequest,
     StepsResponse,
     UserMe,
@@ -127,7 +129,8 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         raise InvalidClient("Malformed Basic credentials.") from None
     client_id, sep, secret = raw.partition(":")
-    if not sep:
+    # No control characters in the id (PostgreSQL text cannot hold NUL: a 500 otherwise).
+    if not sep or not re.fullmatch(NO_CONTROL_CHARACTERS, client_id):
         raise InvalidClient("Malformed Basic credentials.")
     return client_id, secret
 
@@ -143,6 +146,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
             "RFC 6749 error, in the `error` member"
         ),
         401: _problem("`invalid_client`: unknown client or wrong secret"),
+        429: _problem("Too many failed client authentications from this address; see Retry-After"),
     },
 )
 def token(
@@ -150,6 +154,7 @@ def token(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    keyring: KeyringDep,
     grant_type: Annotated[str, Form(max_length=64)],
     client_id: Annotated[str | None, Form(max_length=200, pattern=NO_CONTROL_CHARACTERS)] = None,
     client_secret: Annotated[str | None, Form(max_length=500)] = None,
@@ -170,6 +175,7 @@ def token(
         session,
         _session_factory(request),
         settings,
+        keyring,
         client_id=client_id,
         client_secret=client_secret,
         scope=scope,
@@ -208,12 +214,31 @@ def change_password(
     "/auth/mfa/enrol",
     response_model=MfaEnrolment,
     summary="Start TOTP enrolment: an otpauth:// URI and one-time recovery codes",
-    responses={409: _problem("A second factor is already enabled")},
+    description='Needs `{"password": "…"}` (the current password), except with a token '
+    "restricted to `mfa.enrol` (issued by a login that just checked the password).",
+    responses={
+        409: _problem("A second factor is already enabled"),
+        429: _problem("Too many wrong passwords; see Retry-After"),
+    },
 )
 def mfa_enrol(
-    principal: PrincipalDep, session: SessionDep, settings: SettingsDep, keyring: KeyringDep
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    body: Annotated[MfaEnrolRequest | None, Body()] = None,
 ) -> MfaEnrolment:
-    enrolment = auth.enrol_mfa(session, settings, keyring, principal)
+    enrolment = auth.enrol_mfa(
+        session,
+        _session_factory(request),
+        settings,
+        keyring,
+        principal,
+        password=body.password if body is not None else None,
+    )
+    response.headers.update(NO_STORE)
     return MfaEnrolment(
         otpauth_uri=enrolment.otpauth_uri,
         secret=enrolment.secret,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
@@ -114,9 +114,11 @@ def reset_password(
     user_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
+    response: Response,
     body: Annotated[PasswordResetRequest | None, Body()] = None,
 ) -> PasswordResetResponse:
     user, temporary = admin.reset_password(
         session, principal, user_id, reset_mfa=bool(body and body.reset_mfa)
     )
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     return PasswordResetResponse(user_id=user.id, temporary_password=temporary)

@@ -98,6 +98,16 @@ class MfaEnrolment(BaseModel):
     """One-time codes for a lost authenticator. Shown once: store them safely."""
 
 
+class MfaEnrolRequest(Strict):
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Your current password: required unless the token is restricted to "
+        "`mfa.enrol`.",
+    )
+
+
 class MfaConfirmRequest(Strict):
     code: str = Field(min_length=6, max_length=16)
 
@@ -189,7 +199,7 @@ class ApiClientOut(BaseModel):
 
 class ApiClientCreated(ApiClientOut):
     client_secret: str
-    """Shown once, never stored: only its hash is kept."""
+    """Shown once, never stored: only its HMAC-SHA256 under a keyring key is kept."""
 
 
 class ApiClientList(BaseModel):

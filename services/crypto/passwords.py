@@ -1,7 +1,10 @@
-"""Password hashing with Argon2id (PHC strings, so parameters can be raised and hashes upgraded)."""
+"""Password hashing with Argon2id (PHC strings, so parameters can be raised and hashes upgraded);
+keyed hashes of machine-generated secrets (partner client secrets)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 
@@ -61,3 +64,34 @@ DUMMY_HASH = (
     "$argon2id$v=19$m=19456,t=2,p=1$FB32wumScU057O+CQJi9Cg$"
     "4Z4eQFSGGaCD4QKroGKT24gi3+ebmh8FQXZCvQHulyw"
 )
+
+
+# --- partner client secrets ---------------------------------------------------------------
+#
+# A client secret is 256 random bits made by the server, not a human's password: nobody can
+# guess it, so a slow hash buys nothing, and it would let anyone make the server run Argon2 by
+# posting any client id to /auth/token. It is stored as HMAC-SHA256 under a keyring system key
+# (a stolen database alone cannot even check a candidate) and compared in constant time.
+
+CLIENT_SECRET_KEY_PURPOSE = "client-secret"  # noqa: S105 (a key purpose name)
+CLIENT_SECRET_SCHEME = "hmac-sha256$"  # noqa: S105 (a scheme prefix)
+
+
+def hash_client_secret(key: bytes, secret: str) -> str:
+    """`hmac-sha256$<64 hex>` of the secret under `key` (keyring.system_key("client-secret"))."""
+    digest = hmac.new(key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return CLIENT_SECRET_SCHEME + digest
+
+
+def is_client_secret_hash(encoded: str) -> bool:
+    return encoded.startswith(CLIENT_SECRET_SCHEME)
+
+
+def verify_client_secret(key: bytes, secret: str, encoded: str | None) -> bool:
+    """Constant-time check; `encoded=None` (unknown client) costs the same and answers False."""
+    candidate = hash_client_secret(key, secret).encode("ascii")
+    stored = (encoded or DUMMY_CLIENT_SECRET_HASH).encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(candidate, stored) and encoded is not None
+
+
+DUMMY_CLIENT_SECRET_HASH = CLIENT_SECRET_SCHEME + "0" * 64

@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.identity import Agency, ApiClient, User
 from services import audit
-from services.crypto.passwords import hash_password
+from services.crypto import Keyring
+from services.crypto.passwords import (
+    CLIENT_SECRET_KEY_PURPOSE,
+    hash_client_secret,
+    hash_password,
+)
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.identity import mfa, throttle
 from services.identity.rules import check_new_password, normalise_username
@@ -58,9 +63,14 @@ def decode_cursor(cursor: str | None) -> str | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+        value = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput.field(("query", "cursor"), "is not a valid cursor") from None
+    # Every key we page on (a name, a username, a client id) is free of control characters;
+    # and PostgreSQL text cannot hold NUL (a 500 otherwise).
+    if not value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidInput.field(("query", "cursor"), "is not a valid cursor")
+    return value
 
 
 def _page(rows: Sequence[Any], limit: int, key: str) -> Page:
@@ -255,15 +265,33 @@ def generate_temporary_password() -> str:
     return "-".join(raw[i : i + 6] for i in range(0, 24, 6))
 
 
+CASE_CONTENT_ROLES = frozenset({Role.SUPERVISOR.value, Role.CASEWORKER.value})
+"""Roles that read children's case files: taking over such an account reaches case content."""
+
+
 def reset_password(
     session: Session, principal: Principal, user_id: uuid.UUID, *, reset_mfa: bool
 ) -> tuple[User, str]:
     """A temporary password that must be changed at the next login; every token dies; the
-    account's login throttle is forgiven. `reset_mfa` also removes a lost second factor."""
+    account's login throttle is forgiven. `reset_mfa` also removes a lost second factor.
+
+    Only a system admin may remove another user's second factor: with it gone, whoever holds
+    the temporary password holds the account, so an agency admin could otherwise read any of
+    their supervisors' or caseworkers' cases by resetting them. Every reset is audited with
+    `detail.reset_mfa` and `detail.target_role` (and `case_content_role`), for the auditors to
+    filter on."""
     user = get_user(session, principal, user_id, Action.USER_RESET_PASSWORD)
     _check_manageable_role(principal, user.role, Action.USER_RESET_PASSWORD)
     if user.id == principal.id:
         raise Conflict("Change your own password with POST /auth/password.")
+    if reset_mfa and principal.role != Role.SYSTEM_ADMIN:
+        raise Forbidden(
+            "Only a system admin may remove another user's second factor.",
+            action=Action.USER_RESET_PASSWORD.value,
+            resource_type="user",
+            resource_id=user.id,
+        )
+    target_role = user.role
     temporary = generate_temporary_password()
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
@@ -281,7 +309,12 @@ def reset_password(
         resource_type="user",
         resource_id=user.id,
         fields=fields,
-        detail={"tokens_revoked": revoked},
+        detail={
+            "tokens_revoked": revoked,
+            "reset_mfa": reset_mfa,
+            "target_role": target_role,
+            "case_content_role": target_role in CASE_CONTENT_ROLES,
+        },
     )
     return user, temporary
 
@@ -292,12 +325,14 @@ def reset_password(
 def create_api_client(
     session: Session,
     principal: Principal,
+    keyring: Keyring,
     *,
     agency_id: uuid.UUID,
     name: str,
     scopes: Sequence[str],
 ) -> tuple[ApiClient, str]:
-    """A client id and a secret, returned once; only the secret's Argon2id hash is kept."""
+    """A client id and a secret, returned once; only the secret's HMAC-SHA256 (under the
+    keyring's `client-secret` system key) is kept: see `passwords.hash_client_secret`."""
     require(principal, Action.API_CLIENT_CREATE)
     agency = _agency_for_members(session, principal, agency_id, Action.API_CLIENT_CREATE)
     granted = sorted({Scope(s).value for s in scopes})
@@ -309,7 +344,7 @@ def create_api_client(
     secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
         client_id=CLIENT_ID_PREFIX + secrets.token_hex(10),
-        secret_hash=hash_password(secret),
+        secret_hash=hash_client_secret(keyring.system_key(CLIENT_SECRET_KEY_PURPOSE), secret),
         name=name,
         agency_id=agency.id,
         scopes=" ".join(granted),

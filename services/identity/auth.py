@@ -22,7 +22,7 @@ from models.identity import ApiClient, User
 from services import audit
 from services.audit import Actor, current_request
 from services.config import Settings
-from services.crypto import Keyring
+from services.crypto import Keyring, passwords
 from services.crypto.passwords import DUMMY_HASH, hash_password, verify_and_upgrade
 from services.errors import (
     Conflict,
@@ -93,27 +93,54 @@ def _end_reads(session: Session) -> None:
     session.rollback()
 
 
-def _check_throttle(
-    session: Session,
+def _begin_attempt(
     session_factory: sessionmaker[Session],
     settings: Settings,
     *,
     key: str,
     address: str | None,
     user_id: uuid.UUID | None,
+    actor: Actor | None = None,
+    throttled_action: str = "auth.login_throttled",
+) -> throttle.Attempt:
+    """Record the attempt before its slow check (see `throttle`); 429 when over a limit.
+
+    The caller has ended the request's transaction first (`_end_reads`/`_release`): on SQLite
+    the attempt's own transaction needs the write lock."""
+    attempt = throttle.begin_attempt(session_factory, settings, key=key, address=address)
+    if attempt.retry_after is not None:
+        audit.record_refusal(
+            session_factory,
+            actor or audit.anonymous(),
+            throttled_action,
+            resource_type="user" if user_id else None,
+            resource_id=user_id,
+            detail={"retry_after": attempt.retry_after},
+        )
+        raise RateLimited(attempt.retry_after)
+    return attempt
+
+
+def _alert_if_distributed(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    attempt: throttle.Attempt,
+    user_id: uuid.UUID | None,
 ) -> None:
-    wait = throttle.retry_after(session, settings, key=key, address=address)
-    if wait is not None:
-        _release(session)
+    """Many failures for one account from several addresses: an alert, never a lockout."""
+    if throttle.distributed_failures(attempt, settings):
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
-            "auth.login_throttled",
+            "auth.login_distributed_failures",
             resource_type="user" if user_id else None,
             resource_id=user_id,
-            detail={"retry_after": wait},
+            detail={
+                "failures": attempt.account_failures,
+                "addresses": attempt.account_addresses,
+                "window_minutes": settings.login_window_minutes,
+            },
         )
-        raise RateLimited(wait)
 
 
 def login(
@@ -130,16 +157,20 @@ def login(
     """Check the password (and second factor), then issue a new token.
 
     Unknown user, inactive user and wrong password are one answer, after one Argon2 check each.
+    The attempt is recorded (committed) before the check, so parallel guesses cannot slip past
+    the throttle; no transaction is open during the check.
     """
     key = throttle.account_key(username)
     address = current_request().client_address
     user = _find_user(session, username)
     user_id = user.id if user is not None else None
-    _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user_id)
+    encoded = user.password_hash if user is not None else DUMMY_HASH
+    _end_reads(session)
+    attempt = _begin_attempt(session_factory, settings, key=key, address=address, user_id=user_id)
 
     def fail(reason: str) -> Unauthenticated:
         _release(session)
-        throttle.record_failure(session_factory, settings, key=key, address=address)
+        _alert_if_distributed(session_factory, settings, attempt, user_id)
         return Unauthenticated(
             WRONG_CREDENTIALS,
             action="auth.login_failed",
@@ -147,8 +178,6 @@ def login(
             resource_id=user_id,
         )
 
-    encoded = user.password_hash if user is not None else DUMMY_HASH
-    _end_reads(session)
     ok, upgraded = verify_and_upgrade(password, encoded)
     if user is None:
         raise fail("unknown")
@@ -172,7 +201,18 @@ def login(
             if not mfa.consume_code(session, keyring, user, totp_code):
                 raise fail("totp")
         else:
-            # Only reached with the right password; not counted as a failure.
+            # The right password without the code: audited, but not counted as a failure (a
+            # user who forgot to type the code must not lock themselves out; whoever sent it
+            # learns nothing they did not know).
+            _release(session)
+            throttle.forget(session_factory, attempt)
+            audit.record_refusal(
+                session_factory,
+                audit.anonymous(),
+                "auth.login_mfa_required",
+                resource_type="user",
+                resource_id=user_id,
+            )
             raise InvalidInput.field(
                 ("body", "totp_code"),
                 "a second-factor code (or a recovery_code) is required for this account",
@@ -180,7 +220,7 @@ def login(
 
     if upgraded is not None:
         user.password_hash = upgraded
-    throttle.clear_account(session, key)
+    throttle.succeeded(session, attempt)
     steps = required_steps(user, settings)
     token = issue_user_token(session, user, settings, restricted_to=steps)
     audit.record(
@@ -233,15 +273,25 @@ def _reauthenticate(
     field: str,
     action: str,
 ) -> None:
-    """Check the caller's own password again (throttled like a login)."""
+    """Check the caller's own password again, throttled like a login (recorded before the
+    check, no transaction open during it). Call it before writing anything: the request's
+    transaction is ended here, and `user` is read again afterwards."""
     key = throttle.account_key(user.username)
     address = current_request().client_address
-    _check_throttle(session, session_factory, settings, key=key, address=address, user_id=user.id)
-    ok, upgraded = verify_and_upgrade(password, user.password_hash)
-    if not ok:
-        actor, user_id = user_actor(user), user.id
+    actor, user_id, encoded = user_actor(user), user.id, user.password_hash
+    _end_reads(session)
+    attempt = _begin_attempt(
+        session_factory,
+        settings,
+        key=key,
+        address=address,
+        user_id=user_id,
+        actor=actor,
+        throttled_action=action,
+    )
+    ok, upgraded = verify_and_upgrade(password, encoded)
+    if not ok or user.password_hash != encoded:
         _release(session)
-        throttle.record_failure(session_factory, settings, key=key, address=address)
         audit.record_refusal(
             session_factory,
             actor,
@@ -251,6 +301,7 @@ def _reauthenticate(
             detail={"reason": "wrong_password"},
         )
         raise InvalidInput.field(("body", field), "is not your current password")
+    throttle.succeeded(session, attempt)
     if upgraded is not None:
         user.password_hash = upgraded
 
@@ -308,12 +359,37 @@ def change_password(
 
 
 def enrol_mfa(
-    session: Session, settings: Settings, keyring: Keyring, principal: Principal
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    keyring: Keyring,
+    principal: Principal,
+    *,
+    password: str | None,
 ) -> mfa.Enrolment:
+    """Start enrolment. A token restricted to `mfa.enrol` (just issued after the password, at
+    login) needs nothing more; any other token needs the current password, so a stolen token
+    cannot bind the thief's authenticator to the account."""
     _require_step(principal, MFA_ENROL, "mfa.enrol")
     user = _load_self(session, principal)
     if user.totp_enabled_at is not None:
         raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
+    if MFA_ENROL not in principal.restricted_to:
+        if not password:
+            raise InvalidInput.field(
+                ("body", "password"), "your current password is required to enrol"
+            )
+        _reauthenticate(
+            session,
+            session_factory,
+            settings,
+            user,
+            password,
+            field="password",
+            action="mfa.enrol",
+        )
+        if user.totp_enabled_at is not None:  # enabled meanwhile, by another request
+            raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
     enrolment = mfa.start_enrolment(session, keyring, user, issuer=settings.totp_issuer)
     audit.record(session, principal, "mfa.enrol", resource_type="user", resource_id=user.id)
     return enrolment
@@ -383,21 +459,46 @@ def client_credentials(
     session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
+    keyring: Keyring,
     *,
     client_id: str,
     client_secret: str,
     scope: str | None,
 ) -> tuple[IssuedToken, frozenset[str]]:
-    """RFC 6749 §4.4: a token for a partner client, with at most the scopes it was granted."""
+    """RFC 6749 §4.4: a token for a partner client, with at most the scopes it was granted.
+
+    The secret is checked with one HMAC (`passwords.verify_client_secret`), the same work for an
+    unknown client id; failures are throttled per address like logins. A secret stored by an
+    earlier release as an Argon2id hash is still checked that way (only for that known client)
+    and replaced by the HMAC at its first success."""
+    key = throttle.client_key(client_id)
+    address = current_request().client_address
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     live = client is not None and client.revoked_at is None
-    encoded = client.secret_hash if client is not None and live else DUMMY_HASH
+    stored = client.secret_hash if client is not None and live else None
+    known_id = client.id if client is not None else None
     _end_reads(session)
-    ok, upgraded = verify_and_upgrade(client_secret, encoded)
-    if client is not None and (client.revoked_at is not None or client.secret_hash != encoded):
-        live = False  # revoked or re-keyed while we were hashing
+    attempt = throttle.begin_attempt(session_factory, settings, key=key, address=address)
+    if attempt.retry_after is not None:
+        audit.record_refusal(
+            session_factory,
+            audit.anonymous(),
+            "auth.token_throttled",
+            resource_type="api_client" if known_id else None,
+            resource_id=known_id,
+            detail={"retry_after": attempt.retry_after},
+        )
+        raise RateLimited(attempt.retry_after)
+    hmac_key = keyring.system_key(passwords.CLIENT_SECRET_KEY_PURPOSE)
+    upgraded: str | None = None
+    if stored is not None and not passwords.is_client_secret_hash(stored):
+        ok = passwords.verify_password(client_secret, stored)  # an earlier release's Argon2id
+        upgraded = passwords.hash_client_secret(hmac_key, client_secret) if ok else None
+    else:
+        ok = passwords.verify_client_secret(hmac_key, client_secret, stored)
+    if client is not None and (client.revoked_at is not None or client.secret_hash != stored):
+        live = False  # revoked or re-keyed meanwhile
     if client is None or not live or not ok:
-        known_id = client.id if client is not None else None
         _release(session)
         audit.record_refusal(
             session_factory,
@@ -413,6 +514,7 @@ def client_credentials(
     if not requested <= granted:
         actor = _client_actor(client, granted)
         _release(session)
+        throttle.forget(session_factory, attempt)  # the right secret: not a failure
         audit.record_refusal(
             session_factory,
             actor,
@@ -425,6 +527,7 @@ def client_credentials(
     scopes = requested or granted
     if upgraded is not None:
         client.secret_hash = upgraded
+    throttle.succeeded(session, attempt)
     token = issue_client_token(session, client, scopes, settings)
     audit.record(
         session,

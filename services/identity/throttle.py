@@ -1,10 +1,31 @@
-"""Throttling of failed logins, kept in the database so every worker shares it.
+"""Throttling of failed logins (and failed client authentications), kept in the database so
+every worker shares it.
 
-A sliding window: an account (or an address) that collected `limit` failures within the last
-`window` minutes is refused with 429 until enough of those failures are older than the window.
-Refused attempts are not checked and not counted, so hammering a locked account does not extend
-the lock: a real user waits at most `window` minutes after the last counted failure. Failures are
-recorded in their own transaction, because the failed request itself is rolled back.
+Limits, each a sliding window of `login_window_minutes` (15):
+
+- `login_max_failures_per_account` (10) failures for one account **from one client address**;
+- `login_max_failures_per_address` (30) failures from one address, whatever the accounts.
+
+Why "per account" means "per account and address": an account-wide limit that anyone may reach
+is a lockout switch in a stranger's hands. With it, ten wrong guesses for a supervisor's name,
+sent from anywhere, would keep the supervisor out for as long as the stranger keeps going. Counted
+per (account, address), a stranger locks out only themselves: the real user, from their own
+address, still gets in. What an account-wide limit protected against (guessing one password from
+many addresses) is bounded instead by the per-address limits (each address gets 10 guesses at a
+given account per window, 30 in all), by the password rules (12+ characters, not common, not a
+trivial pattern) and by the second factor; and it is made visible: when an account collects
+`login_max_failures_per_account` failures (and every multiple of it) from more than one address
+within the window, the caller audits `auth.login_distributed_failures` for the operators to act on.
+
+Counting is race-free: an attempt is recorded BEFORE its slow password check, in its own committed
+transaction, and only then are the failures counted (its own row included). N parallel guesses
+therefore see each other's rows: the k-th to commit counts at least k, so no more than the limit
+get through to the password check. A refused attempt's row is deleted again (refused attempts are
+neither checked nor counted, so hammering a locked account does not extend the lock: a real user
+waits at most the window after the last counted failure); a successful one deletes its row (and
+forgives that address's earlier failures for the account). A failed one leaves its row: that is
+the counted failure. Only the attempt bookkeeping runs in these short transactions; no database
+transaction is open during the password check itself.
 
 Unknown usernames are throttled exactly like known ones (the key is a hash of the name tried),
 so the 429 tells an attacker nothing about which accounts exist.
@@ -14,9 +35,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.base import utcnow
@@ -26,11 +49,24 @@ from services.identity.rules import normalise_username
 
 
 def account_key(username: str) -> str:
-    return hashlib.sha256(normalise_username(username).encode("utf-8")).hexdigest()
+    return hashlib.sha256(normalise_username(username).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def client_key(client_id: str) -> str:
+    """The key of a partner client id tried at `/auth/token` (apart from every username's)."""
+    return hashlib.sha256(b"client\x00" + client_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _window(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.login_window_minutes)
+
+
+def _same_source(key: str, address: str | None) -> ColumnElement[bool]:
+    """Failures for this account from this address (or, without an address, from nowhere)."""
+    where_from = (
+        LoginFailure.client_address == address if address else LoginFailure.client_address.is_(None)
+    )
+    return and_(LoginFailure.account_key == key, where_from)
 
 
 def _retry_after(
@@ -51,7 +87,7 @@ def _retry_after(
     expires = session.scalar(
         select(LoginFailure.at)
         .where(condition, LoginFailure.at > since)
-        .order_by(LoginFailure.at)
+        .order_by(LoginFailure.at, LoginFailure.id)
         .offset(count - limit)
         .limit(1)
     )
@@ -61,15 +97,23 @@ def _retry_after(
 
 
 def retry_after(
-    session: Session, settings: Settings, *, key: str, address: str | None
+    session: Session,
+    settings: Settings,
+    *,
+    key: str,
+    address: str | None,
+    exclude: uuid.UUID | None = None,
 ) -> int | None:
-    """None when a login attempt may go ahead, else the seconds to wait (Retry-After)."""
+    """None when an attempt may go ahead, else the seconds to wait (Retry-After).
+
+    `exclude`: the attempt's own row, which is not one of the failures it is judged by."""
     now = utcnow()
     window = _window(settings)
+    own: ColumnElement[bool] = LoginFailure.id != exclude if exclude is not None else true()
     waits = [
         _retry_after(
             session,
-            LoginFailure.account_key == key,
+            and_(_same_source(key, address), own),
             settings.login_max_failures_per_account,
             window,
             now,
@@ -79,7 +123,7 @@ def retry_after(
         waits.append(
             _retry_after(
                 session,
-                LoginFailure.client_address == address,
+                and_(LoginFailure.client_address == address, own),
                 settings.login_max_failures_per_address,
                 window,
                 now,
@@ -89,20 +133,83 @@ def retry_after(
     return max(found) if found else None
 
 
-def record_failure(
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt, recorded before its check: a failure unless `succeeded` deletes it."""
+
+    id: uuid.UUID
+    key: str
+    address: str | None
+    retry_after: int | None
+    """Set when the attempt is refused (429); its row is gone again then."""
+    account_failures: int
+    """Failures for this account within the window from every address, this attempt included."""
+    account_addresses: int
+    """How many distinct addresses those failures came from."""
+
+
+def begin_attempt(
     session_factory: sessionmaker[Session],
     settings: Settings,
     *,
     key: str,
     address: str | None,
-) -> None:
-    """Count one failure, in its own committed transaction; prune rows older than the window."""
+) -> Attempt:
+    """Record the attempt (committed), then judge it by the failures already recorded.
+
+    Two short transactions of their own: the row must be committed before counting, so that
+    parallel attempts (other workers, other connections) see each other. Prunes rows older
+    than the window."""
     now = utcnow()
+    window = _window(settings)
     with session_factory() as session, session.begin():
-        session.execute(delete(LoginFailure).where(LoginFailure.at <= now - _window(settings)))
-        session.add(LoginFailure(account_key=key, client_address=address, at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.at <= now - window))
+        row = LoginFailure(account_key=key, client_address=address, at=now)
+        session.add(row)
+        session.flush()
+        attempt_id = row.id
+    with session_factory() as session, session.begin():
+        wait = retry_after(session, settings, key=key, address=address, exclude=attempt_id)
+        if wait is not None:
+            session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
+            return Attempt(attempt_id, key, address, wait, 0, 0)
+        since = now - window
+        failures, addresses = session.execute(
+            select(func.count(), func.count(func.distinct(LoginFailure.client_address))).where(
+                LoginFailure.account_key == key, LoginFailure.at > since
+            )
+        ).one()
+    return Attempt(attempt_id, key, address, None, int(failures or 0), int(addresses or 0))
+
+
+def distributed_failures(attempt: Attempt, settings: Settings) -> bool:
+    """True when this failed attempt brings the account's failures from several addresses to
+    the per-account limit (or a multiple of it): worth an alert, never a lockout."""
+    limit = settings.login_max_failures_per_account
+    return (
+        attempt.account_addresses > 1
+        and attempt.account_failures >= limit
+        and attempt.account_failures % limit == 0
+    )
+
+
+def succeeded(session: Session, attempt: Attempt) -> None:
+    """The check passed: the attempt is no failure, and this address's earlier failures for
+    the account are forgiven (in the caller's transaction: they stand if it rolls back)."""
+    session.execute(
+        delete(LoginFailure).where(
+            or_(LoginFailure.id == attempt.id, _same_source(attempt.key, attempt.address))
+        )
+    )
+
+
+def forget(session_factory: sessionmaker[Session], attempt: Attempt) -> None:
+    """Not a failure after all (e.g. the right password, but the second factor is missing),
+    though the request fails: delete the attempt's row in a transaction of its own."""
+    with session_factory() as session, session.begin():
+        session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.id))
 
 
 def clear_account(session: Session, key: str) -> None:
-    """A successful login (or an admin's reset) forgives the account's earlier failures."""
+    """An admin's reset forgives every failure of the account, from every address."""
     session.execute(delete(LoginFailure).where(LoginFailure.account_key == key))

@@ -324,7 +324,9 @@ def test_a_database_dump_holds_no_password_token_secret_or_code_in_the_clear(
     login = client.post("/api/v1/auth/login", json={"username": "dumptest", "password": password})
     user_token = login.json()["access_token"]
     headers = {"Authorization": f"Bearer {user_token}"}
-    enrolment = client.post("/api/v1/auth/mfa/enrol", headers=headers).json()
+    enrolment = client.post(
+        "/api/v1/auth/mfa/enrol", json={"password": password}, headers=headers
+    ).json()
     secret = base64.b32decode(enrolment["secret"])
     code = totp.code_at(secret, totp.time_step(time.time()))
     assert (

@@ -218,7 +218,10 @@ def test_failures_survive_their_rolled_back_requests(fresh_runtime: Runtime) -> 
         headers = bearer(login(http, "amal"))
         wrong_current = http.post(
             "/api/v1/auth/password",
-            json={"current_password": "not my passphrase", "new_password": "x" * 20},
+            json={
+                "current_password": "not my passphrase",
+                "new_password": "a new long passphrase 7",
+            },
             headers=headers,
         )
         assert wrong_current.status_code == 422
@@ -238,8 +241,13 @@ def test_failures_survive_their_rolled_back_requests(fresh_runtime: Runtime) -> 
     with fresh_runtime.session_factory() as session:
         keys = set(session.scalars(select(LoginFailure.account_key)))
         # amal's failed login was forgiven by the successful one; the unknown name's failure
-        # and the wrong current password (after that login) are counted.
-        assert keys == {throttle.account_key("nobody"), throttle.account_key("amal")}
+        # and the wrong current password (after that login) are counted; so is the wrong
+        # client secret (per address, like logins), but not the right one with a bad scope.
+        assert keys == {
+            throttle.account_key("nobody"),
+            throttle.account_key("amal"),
+            throttle.client_key(partner_id),
+        }
 
 
 def test_a_second_factor_failure_without_login_data_is_a_422_naming_the_field(

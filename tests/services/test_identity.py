@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -42,7 +43,15 @@ def test_rejected_passwords(password: str) -> None:
 
 @pytest.mark.parametrize(
     "password",
-    ["twelve chars", "x" * 64, "y" * 128, "نص عربي طويل بما يكفي", "no digits or capitals at all"],
+    [
+        "twelve chars",
+        ("the quick brown fox jumps over the lazy dog " * 3)[:64],
+        ("the quick brown fox jumps over the lazy dog " * 3)[:128],
+        "نص عربي طويل بما يكفي",
+        "no digits or capitals at all",
+        "ilovemyfamily2024",  # a weak phrase, but none of the rules' patterns
+        "4815162342abcd",
+    ],
 )
 def test_accepted_passwords_have_no_composition_rules(password: str) -> None:
     rules.check_new_password(password)
@@ -184,16 +193,20 @@ def _fail(db: Session, key: str, address: str | None, minutes_ago: float) -> Non
     )
 
 
-def test_the_account_window_slides(db: Session, settings: Settings) -> None:
+def test_the_account_window_slides_per_address(db: Session, settings: Settings) -> None:
     key = throttle.account_key("Amal")
     assert key == throttle.account_key(" amal ")
     for minutes_ago in (14, 13, 12, 5, 5, 5, 5, 5, 5):
         _fail(db, key, "10.0.0.1", minutes_ago)
     db.flush()
-    assert throttle.retry_after(db, settings, key=key, address="10.0.0.2") is None  # 9 < 10
-    _fail(db, key, "10.0.0.3", 0)
+    assert throttle.retry_after(db, settings, key=key, address="10.0.0.1") is None  # 9 < 10
+    _fail(db, key, "10.0.0.1", 0)
+    # The account's failures from other addresses never lock this one out (M1).
+    for _ in range(20):
+        _fail(db, key, "10.0.0.3", 0)
     db.flush()
-    wait = throttle.retry_after(db, settings, key=key, address="10.0.0.2")
+    assert throttle.retry_after(db, settings, key=key, address="10.0.0.2") is None
+    wait = throttle.retry_after(db, settings, key=key, address="10.0.0.1")
     # The oldest failure (14 min ago) leaves the 15-minute window in about a minute.
     assert wait is not None and 50 <= wait <= 61
     # Failures older than the window never count.
@@ -218,11 +231,82 @@ def test_the_address_limit_counts_every_account(db: Session, settings: Settings)
     )
 
 
-def test_recording_a_failure_prunes_old_rows(
+def test_an_attempt_is_recorded_before_its_check_and_prunes_old_rows(
     db: Session, settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
     _fail(db, "old", None, 60)
     db.flush()
-    throttle.record_failure(session_factory, settings, key="new", address=None)
-    keys = set(db.scalars(select(LoginFailure.account_key)))
-    assert keys == {"new"}
+    attempt = throttle.begin_attempt(session_factory, settings, key="new", address=None)
+    assert attempt.retry_after is None and attempt.account_failures == 1
+    assert set(db.scalars(select(LoginFailure.account_key))) == {"new"}
+    throttle.succeeded(db, attempt)  # a success is no failure
+    assert set(db.scalars(select(LoginFailure.account_key))) == set()
+
+
+def test_a_refused_attempt_is_neither_checked_nor_counted(
+    db: Session, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    for _ in range(settings.login_max_failures_per_account):
+        _fail(db, "k", "192.0.2.1", 1)
+    db.flush()
+    refused = throttle.begin_attempt(session_factory, settings, key="k", address="192.0.2.1")
+    assert refused.retry_after is not None
+    count = len(db.scalars(select(LoginFailure.id)).all())
+    assert count == settings.login_max_failures_per_account
+    elsewhere = throttle.begin_attempt(session_factory, settings, key="k", address="192.0.2.2")
+    assert elsewhere.retry_after is None
+    assert elsewhere.account_failures == settings.login_max_failures_per_account + 1
+    assert elsewhere.account_addresses == 2
+
+
+def test_distributed_failures_are_flagged_at_each_multiple_of_the_limit(
+    settings: Settings,
+) -> None:
+    limit = settings.login_max_failures_per_account
+
+    def attempt(failures: int, addresses: int) -> throttle.Attempt:
+        return throttle.Attempt(uuid.uuid4(), "k", "a", None, failures, addresses)
+
+    assert throttle.distributed_failures(attempt(limit, 2), settings)
+    assert throttle.distributed_failures(attempt(2 * limit, 5), settings)
+    assert not throttle.distributed_failures(attempt(limit + 1, 5), settings)
+    assert not throttle.distributed_failures(attempt(limit, 1), settings)  # one source: a 429
+    assert not throttle.distributed_failures(attempt(limit - 1, 3), settings)
+
+
+# --- common-password patterns (a long password is not enough) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password1234", "too common"),  # common word + trailing digits
+        ("!!Password2024", "too common"),  # leading punctuation, case
+        ("Dragon 123456!", "too common"),
+        ("passwordpassword", "repeats"),  # a common word twice
+        ("monkeymonkey12", "repeats"),
+        ("abcdabcdabcd", "repeats"),  # a repeated sequence
+        ("aaaaaaaaaaaa", "too few different"),
+        ("abababababab", "too few different"),
+        ("ab ab ab ab ab ab", "too few different"),
+        ("123456789012", "run of consecutive"),  # digits, wrapping around
+        ("987654321098", "run of consecutive"),  # backwards
+        ("qwertyuiopas", "run of consecutive"),  # keyboard rows
+        ("abcdefghijklm", "run of consecutive"),
+        ("1qaz2wsx3edc4rfv", "run of consecutive"),  # keyboard columns
+    ],
+)
+def test_long_but_guessable_passwords_are_refused(password: str, why: str) -> None:
+    assert len(password) >= rules.PASSWORD_MIN_LENGTH
+    with pytest.raises(InvalidInput) as raised:
+        rules.check_new_password(password, loc=("body", "password"))
+    assert why in raised.value.problems[0].msg
+
+
+def test_the_pattern_helpers() -> None:
+    assert rules.strip_padding("!!Password 2024 ") == "Password"
+    assert rules.strip_padding("2024") == ""
+    assert rules.repeated_unit("abcabc") == "abc"
+    assert rules.repeated_unit("abcabd") is None
+    assert rules.is_sequence("7890123") and rules.is_sequence("zyxw")
+    assert not rules.is_sequence("13579") and not rules.is_sequence("a")

@@ -117,7 +117,13 @@ ENTRIES = [
     Entry("GET", "/api/v1/auth/me", lambda w, who: Call(), EVERYONE),
     # The caller's own account: staff only; a restricted token may do exactly its steps.
     Entry("POST", "/api/v1/auth/password", _password, expect(ok=USERS)),
-    Entry("POST", "/api/v1/auth/mfa/enrol", lambda w, who: Call(), expect(ok=USERS)),
+    # A full token enrols with the current password; the restricted one needs none (ignored).
+    Entry(
+        "POST",
+        "/api/v1/auth/mfa/enrol",
+        lambda w, who: Call(json={"password": TEST_PASSWORD}),
+        expect(ok=USERS),
+    ),
     Entry("POST", "/api/v1/auth/mfa/confirm", _pending_enrolment, expect(ok=USERS)),
     Entry("POST", "/api/v1/auth/mfa/disable", _enabled_mfa, expect(ok=FULL_USERS)),
     # Administration.
