@@ -7,17 +7,25 @@ number, who erased it, when, and the reason sealed under the keyring's `tombston
 (operators are told not to put child data in it, but if they do, it is not in the clear).
 Afterwards the case is 404 for everyone. Backups taken before the erasure still hold the wrapped
 key until they expire and the KEK versions they used are retired (README).
+
+On SQLite the wrapped key's old page also lingers in the write-ahead log (`haven.db-wal`) until
+a checkpoint; so once the erasure's transaction has committed, an `after_commit` hook on the
+session runs `PRAGMA wal_checkpoint(TRUNCATE)` (copies every page into the database file, where
+`secure_delete` has zeroed the key, and empties the log). On PostgreSQL the old row version
+stays in the table's pages until VACUUM reclaims them (operator notes, README).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete, event
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.cases import CaseNote, CaseSearchToken, CaseTombstone
+from models.db import SQLITE_BUSY_TIMEOUT_MS
 from services import audit
 from services.cases import idempotency
 from services.cases.access import load_visible_case
@@ -27,6 +35,51 @@ from services.policy import Action, Principal
 
 TOMBSTONE_KEY_PURPOSE = "tombstone"
 MAX_REASON_CHARS = 500
+CHECKPOINT_BUSY_TIMEOUT_MS = 5_000
+"""How long the post-erasure checkpoint waits for other writers and readers."""
+_CHECKPOINT_PENDING = "haven.erasure_checkpoint_pending"
+
+log = logging.getLogger("haven.erasure")
+
+
+def _checkpoint_after_commit(session: Session) -> None:
+    """`after_commit`: flush SQLite's write-ahead log into the database file and truncate it,
+    so the destroyed wrapped key's old page leaves the disk now rather than at some later
+    checkpoint. Best effort: the erasure has committed; a busy database is logged."""
+    if not session.info.pop(_CHECKPOINT_PENDING, False):
+        return
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        # Bound to a connection whose own (outer) transaction is still open: nothing reached
+        # the WAL yet, and whoever commits that transaction owns the checkpoint.
+        return
+    raw = bind.raw_connection()  # autocommit (pysqlite's own transactions are off): no BEGIN
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cursor.fetchone()  # (busy, frames in the log, frames checkpointed)
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.close()
+        if row is None or row[0]:
+            log.warning(
+                "WAL checkpoint after an erasure was blocked by other connections; the erased "
+                "key's old page stays in the WAL until the next complete checkpoint"
+            )
+    except Exception:
+        log.exception("WAL checkpoint after an erasure failed")
+    finally:
+        raw.close()
+
+
+def _checkpoint_when_committed(session: Session) -> None:
+    if session.get_bind().dialect.name != "sqlite" or session.info.get(_CHECKPOINT_PENDING):
+        return
+    session.info[_CHECKPOINT_PENDING] = True
+    if not event.contains(session, "after_commit", _checkpoint_after_commit):
+        event.listen(session, "after_commit", _checkpoint_after_commit)
 
 
 def _aad(case_id: uuid.UUID) -> bytes:
@@ -56,6 +109,7 @@ def erase_case(
     session.delete(case)
     session.flush()
     destroy_data_key(session, data_key_id)
+    _checkpoint_when_committed(session)
     session.add(tombstone)
     session.flush()
     audit.record(
