@@ -20,8 +20,31 @@ NAMING_CONVENTION = {
 }
 
 
+MIN_YEAR = 1900
+MAX_YEAR = 2100
+"""Datetimes taken from callers (bodies, queries, cursors) must fall in these years (UTC and
+local alike): far from `datetime.min`/`max`, so converting any offset to UTC cannot overflow, and
+well inside what both databases store."""
+
+
+def in_supported_range(value: datetime) -> bool:
+    """True when `value` (aware or naive) and its UTC equivalent lie in MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        return False
+    if value.tzinfo is None:
+        return True
+    try:
+        return MIN_YEAR <= value.astimezone(UTC).year <= MAX_YEAR
+    except (OverflowError, ValueError):
+        return False
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every database (SQLite forgets the zone)."""
+    """Timezone-aware UTC datetimes on every database (SQLite forgets the zone).
+
+    A value whose conversion to UTC overflows (year 1 with a positive offset, year 9999 with a
+    negative one) is a `ValueError`, like a naive one: callers validate with
+    `in_supported_range` first, so this is the last line of defence, not the check."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -31,7 +54,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError as error:
+            raise ValueError("datetime out of range for a UTC column") from error
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
 from api.routing import TransactionalRoute
-from api.schemas.audit import AuditEventList, AuditVerifyOut
+from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
 from services.audit import queries
 
 router = APIRouter(route_class=TransactionalRoute)
@@ -19,7 +18,11 @@ apply (each request's session, and so its audit event, must commit through it)."
 
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
 CursorQuery = Annotated[
-    str | None, Query(max_length=32, description="`next_cursor` of the previous page.")
+    str | None,
+    Query(
+        max_length=32,
+        description="`next_cursor` of the previous page (ASCII digits; anything else is 422).",
+    ),
 ]
 
 
@@ -41,7 +44,10 @@ def list_audit_events(
             description="A dotted action, e.g. `case.read`.",
         ),
     ] = None,
-    since: Annotated[datetime | None, Query(description="Events at or after (RFC 3339).")] = None,
+    since: Annotated[
+        SinceTime | None,
+        Query(description="Events at or after (RFC 3339; years 1900 to 2100)."),
+    ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> AuditEventList:

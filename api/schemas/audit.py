@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
+
+
+def _supported_time(value: datetime) -> datetime:
+    if not in_supported_range(value):
+        raise ValueError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+SinceTime = Annotated[datetime, AfterValidator(_supported_time)]
+"""`?since=`: RFC 3339 (no offset means UTC), in the years 1900 to 2100."""
 
 
 class AuditActor(BaseModel):

@@ -7,6 +7,7 @@ itself audited). Items never hold a value from a case: the log holds none.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
+from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
 from services.audit.log import record
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
@@ -69,10 +71,15 @@ def event_view(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+_SEQ = re.compile(r"[0-9]{1,18}")
+"""A cursor is the last seq served: ASCII digits only (`str.isdigit` also takes "①" and "²"),
+at most 18 of them, so it always fits the database's 64-bit integer."""
+
+
 def _cursor_seq(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit() or len(cursor) > 19:
+    if _SEQ.fullmatch(cursor) is None:
         raise InvalidInput.field(("query", "cursor"), "not a cursor returned by this endpoint")
     return int(cursor)
 
@@ -118,6 +125,10 @@ def list_events(
         conditions.append(AuditEvent.action == filters.action)
     if filters.since is not None:
         since = filters.since if filters.since.tzinfo else filters.since.replace(tzinfo=UTC)
+        if not in_supported_range(since):
+            raise InvalidInput.field(
+                ("query", "since"), f"must lie between the years {MIN_YEAR} and {MAX_YEAR}"
+            )
         conditions.append(AuditEvent.at >= since)
     page = _page(session, conditions, limit, cursor)
     detail: dict[str, Any] = {

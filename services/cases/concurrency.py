@@ -10,7 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.cases import Case
 from services.errors import PreconditionFailed, PreconditionRequired
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+_ETAG = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*', re.ASCII)
+"""ASCII digits only (`\\d` would take other scripts' digits), at most 9: a version never gets
+near, and a longer one would overflow the database's integer."""
 
 
 def parse_if_match(value: str | None, *, required: bool) -> int | None:
@@ -22,9 +24,11 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
                 'e.g. If-Match: "3".'
             )
         return None
-    match = _ETAG.match(value)
+    match = _ETAG.fullmatch(value)
     if match is None:
-        raise PreconditionFailed('If-Match must name one version, e.g. "3".')
+        raise PreconditionFailed(
+            'If-Match must name one version as the ETag you read, e.g. If-Match: "3".'
+        )
     return int(match.group(1))
 
 

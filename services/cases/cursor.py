@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import datetime
 
+from models.base import in_supported_range
 from services.errors import InvalidInput
 
 CURSOR_LOC: tuple[str | int, ...] = ("query", "cursor")
@@ -24,10 +25,16 @@ def decode_cursor(cursor: str, order: str) -> tuple[datetime, uuid.UUID]:
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         if not isinstance(data, dict) or data.get("o") != order:
             raise ValueError("cursor of another listing")
-        at = datetime.fromisoformat(str(data["t"]))
+        stamp, row_id = data["t"], data["i"]
+        if not isinstance(stamp, str) or not isinstance(row_id, str):
+            raise ValueError("cursor values of the wrong type")
+        at = datetime.fromisoformat(stamp)
         if at.tzinfo is None:
             raise ValueError("naive time")
-        return at, uuid.UUID(str(data["i"]))
+        if not in_supported_range(at):
+            # Our own cursors never hold such a time; converting it to UTC could overflow.
+            raise ValueError("time out of range")
+        return at, uuid.UUID(row_id)
     except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as error:
         raise InvalidInput.field(
             CURSOR_LOC, "Not a cursor from this listing; start again without it."
