@@ -252,8 +252,9 @@ PARTNER_LIVE_STATUSES = frozenset({"sent", "accepted", "in_progress"})
 """Only while a referral is live does the partner see any case field."""
 
 
-def partner_sees_case_fields(status: str) -> bool:
-    return status in PARTNER_LIVE_STATUSES
+def partner_sees_case_fields(status: str, case_status: str) -> bool:
+    """Only a live referral of an OPEN case: closing a case ends every partner's access."""
+    return status in PARTNER_LIVE_STATUSES and case_status == "open"
 
 
 def can_see_referral(

@@ -268,6 +268,12 @@ def stage(
     "/cases/{case_id}/close",
     response_model=CaseOut,
     summary="Close a case in the closure stage (supervisor)",
+    description="In the same transaction, every live referral of the case (`pending_approval`, "
+    "`sent`, `accepted`, `in_progress`) is cancelled with the reason `case_closed`, recorded "
+    "like any cancel (by this supervisor, when, in the audit log): partner access to the "
+    "case's shared fields ends at once, and partner actions on those referrals are 409. "
+    "Reopening the case does not revive them; propose new referrals instead. Optional "
+    '`If-Match: "<version>"`: stale is 412.',
     responses={**ETAG, **STALE, **CONFLICT},
 )
 def close(
@@ -287,6 +293,7 @@ def close(
     "/cases/{case_id}/reopen",
     response_model=CaseOut,
     summary="Reopen a closed case (supervisor); it resumes at follow_up",
+    description="Referrals cancelled when the case was closed stay cancelled.",
     responses={**ETAG, **STALE, **CONFLICT},
 )
 def reopen(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -15,6 +16,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.referrals import (
     CancelIn,
@@ -55,10 +57,26 @@ OverdueQuery = Annotated[
 ServiceQuery = Annotated[ServiceType | None, Query(description="Only this service type.")]
 
 _ACTION_DOC = (
-    ' Optional `If-Match: "<version>"`: the action applies only to that version (else 409).'
-    " Answers 200 with the updated referral; an action the state does not allow is 409 and"
-    " changes nothing."
+    ' Optional `If-Match: "<version>"` (the `ETag` you read): the action applies only to that'
+    ' version; if the referral moved on it is 409 with the detail "The referral changed since'
+    ' version N; read it again", and nothing changes (unlike `PATCH /cases/{id}`, whose stale'
+    " `If-Match` is 412). An `If-Match` that is not one version of at most 9 ASCII digits is"
+    " 422 naming `If-Match`. Answers 200 with the updated referral; an action the state does"
+    " not allow is 409 and changes nothing. `allowed_actions` in the referral you read lists"
+    " exactly the actions you may take now."
 )
+_PARTNER_DOC = (
+    " Once the referring agency closes the case, its live referrals are cancelled (reason"
+    " `case_closed`) and any partner action on them is 409."
+)
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": "The referral's state does not allow this action, it changed since the "
+        "version in If-Match (read it again), or its case has been closed; nothing was changed",
+    }
+}
 
 
 def _schema(view: referrals.ReferralView) -> StaffReferral | PartnerReferral:
@@ -71,13 +89,20 @@ def _etag(response: Response, view: referrals.ReferralView) -> None:
     response.headers["ETag"] = f'"{view.version}"'
 
 
+_ETAG = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*', re.ASCII)
+"""One version as an ETag: ASCII digits only (not "²" or "①"), at most 9 of them (a version
+never gets near; a longer one would overflow the database's integer)."""
+
+
 def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
-    raw = if_match.strip().removeprefix("W/").strip().strip('"')
-    if not raw.isdigit():
-        raise InvalidInput.field(("header", "If-Match"), 'Expected the ETag, e.g. "3".')
-    return int(raw)
+    match = _ETAG.fullmatch(if_match)
+    if match is None:
+        raise InvalidInput.field(
+            ("header", "If-Match"), 'Expected the ETag you read: one version, e.g. "3".'
+        )
+    return int(match.group(1))
 
 
 def _query(
@@ -168,7 +193,8 @@ def list_case_referrals(
     summary="List referrals: staff see their cases' referrals, a partner those sent to it",
     description="A partner client (`referrals:read`) sees referrals addressed to its agency once "
     "sent (`view: partner`): of the case only the `shared_fields`, and only while `sent`, "
-    "`accepted` or `in_progress`. Supervisors review `?status=pending_approval` and chase "
+    "`accepted` or `in_progress` and the case is open (closing a case cancels its live "
+    "referrals, reason `case_closed`). Supervisors review `?status=pending_approval` and chase "
     "`?overdue=true`.",
 )
 def list_referrals(
@@ -191,6 +217,9 @@ def list_referrals(
     "/referrals/{referral_id}",
     response_model=ReferralOut,
     summary="Read one referral (staff: whole; partner: minimised)",
+    description="A partner sees the shared case fields only while the referral is live and "
+    "its case open. `allowed_actions` lists the actions you (this caller, with your role or "
+    "scopes) may take now.",
 )
 def get_referral(
     referral_id: uuid.UUID,
@@ -231,6 +260,7 @@ def _act(
 
 @router.post(
     "/referrals/{referral_id}/approve",
+    responses=_CONFLICT,
     response_model=StaffReferral,
     summary="Approve a referral (supervisor of the referring agency): it is sent to the partner",
     description="`pending_approval → sent`. Starts the partner's response clock." + _ACTION_DOC,
@@ -258,6 +288,7 @@ def approve_referral(
 
 @router.post(
     "/referrals/{referral_id}/reject",
+    responses=_CONFLICT,
     response_model=StaffReferral,
     summary="Reject a referral with a reason (supervisor of the referring agency)",
     description="`pending_approval → rejected`." + _ACTION_DOC,
@@ -287,9 +318,10 @@ def reject_referral(
 
 @router.post(
     "/referrals/{referral_id}/accept",
+    responses=_CONFLICT,
     response_model=PartnerReferral,
     summary="Accept a referral (the receiving agency's client, `referrals:respond`)",
-    description="`sent → accepted`." + _ACTION_DOC,
+    description="`sent → accepted`." + _ACTION_DOC + _PARTNER_DOC,
 )
 def accept_referral(
     referral_id: uuid.UUID,
@@ -314,9 +346,12 @@ def accept_referral(
 
 @router.post(
     "/referrals/{referral_id}/decline",
+    responses=_CONFLICT,
     response_model=PartnerReferral,
     summary="Decline a referral with a reason (the receiving agency's client)",
-    description="`sent → declined`; the case fields are no longer served to you." + _ACTION_DOC,
+    description="`sent → declined`; the case fields are no longer served to you."
+    + _ACTION_DOC
+    + _PARTNER_DOC,
 )
 def decline_referral(
     referral_id: uuid.UUID,
@@ -343,10 +378,13 @@ def decline_referral(
 
 @router.post(
     "/referrals/{referral_id}/updates",
+    responses=_CONFLICT,
     response_model=PartnerReferral,
     summary="Post a progress update (the receiving agency's client)",
     description="The first update moves `accepted → in_progress`; later ones keep it there. "
-    "The referring caseworker and supervisor read the updates on the referral." + _ACTION_DOC,
+    "The referring caseworker and supervisor read the updates on the referral."
+    + _ACTION_DOC
+    + _PARTNER_DOC,
 )
 def post_referral_update(
     referral_id: uuid.UUID,
@@ -373,10 +411,11 @@ def post_referral_update(
 
 @router.post(
     "/referrals/{referral_id}/complete",
+    responses=_CONFLICT,
     response_model=PartnerReferral,
     summary="Complete a referral with its outcome (the receiving agency's client)",
     description="`accepted | in_progress → completed`; the case fields are no longer served "
-    "to you." + _ACTION_DOC,
+    "to you." + _ACTION_DOC + _PARTNER_DOC,
 )
 def complete_referral(
     referral_id: uuid.UUID,
@@ -403,10 +442,13 @@ def complete_referral(
 
 @router.post(
     "/referrals/{referral_id}/cancel",
+    responses=_CONFLICT,
     response_model=StaffReferral,
     summary="Cancel a referral (the case's caseworker or a supervisor of the referring agency)",
     description="From any state but a final one. The reason `consent_withdrawn` records that "
-    "consent was withdrawn (by whom it was recorded, and when): partner access ends at once."
+    "consent was withdrawn (by whom it was recorded, and when): partner access ends at once. "
+    "Closing the case (`POST /cases/{id}/close`) cancels every live referral of it the same "
+    "way, with the reason `case_closed`, recorded as this action by the closing supervisor."
     + _ACTION_DOC,
 )
 def cancel_referral(

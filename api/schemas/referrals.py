@@ -5,7 +5,8 @@ A referral is served in one of two shapes, told apart by `view`:
   its note, every decision and its reason, the partner's updates and outcome).
 - `partner`: a receiving partner's API client sees the referral's routing facts, and of the case
   only the `shared_fields`, decrypted for this response, and only while the referral is live
-  (`sent`, `accepted`, `in_progress`). Afterwards: the status and its own updates, no case field.
+  (`sent`, `accepted`, `in_progress`) and its case open. Afterwards: the status and its own
+  updates, no case field. Closing a case cancels its live referrals (reason `case_closed`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
 
 ServiceType = Literal[
     "mhpss",
@@ -47,6 +50,16 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+def _supported_time(value: datetime) -> datetime:
+    if not in_supported_range(value):
+        raise ValueError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+SupportedDatetime = Annotated[AwareDatetime, AfterValidator(_supported_time)]
+"""An RFC 3339 time with its offset, in the years 1900 to 2100 (UTC and local)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,7 +68,7 @@ class ConsentIn(_Strict):
     """Who consented, when; `best_interest_override` needs a written justification in `note`."""
 
     given_by: ConsentBasis
-    obtained_at: AwareDatetime
+    obtained_at: SupportedDatetime
     """When consent (or the child's assent) was obtained; not in the future."""
     note: Text | None = None
 
@@ -132,7 +145,9 @@ class StaffReferral(_Out):
     best_interest_override: bool
     """True when consent was overridden in the child's best interest: see `consent.note`."""
     allowed_actions: list[str]
-    """Actions the state machine allows from the current state (for anyone)."""
+    """The actions YOU may take now: legal from the current state, and allowed to your role
+    (a caseworker may cancel, only a supervisor approves or rejects); none that the closed
+    case refuses."""
     created_by: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -178,6 +193,8 @@ class PartnerReferral(_Out):
     """Only the shared case fields, only while the referral is live; otherwise null."""
     consent: PartnerConsentOut
     allowed_actions: list[str]
+    """The actions your client may take now (needs `referrals:respond`); none once the case
+    is closed."""
     sent_at: datetime | None
     respond_due_at: datetime | None
     overdue: bool

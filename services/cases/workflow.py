@@ -1,5 +1,8 @@
 """Workflow actions: stage moves, close and reopen (supervisor), assignment (supervisor).
 
+Closing a case also cancels its live referrals (reason `case_closed`) in the same transaction,
+so no partner keeps reading or working on a closed case; reopening does not revive them.
+
 Each takes an optional `If-Match`; each bumps `version`, reschedules `next_action_due_at` where
 the stage or status changes, writes its audit event and returns the updated case.
 """
@@ -25,6 +28,7 @@ from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Conflict, InvalidInput, NotFound
 from services.policy import Action, Principal, Role
+from services.referrals.service import cancel_for_closed_case
 
 
 def _load(
@@ -114,10 +118,21 @@ def close_case(
         raise Conflict("The case is already closed.")
     if case.stage != "closure":
         raise Conflict("Only a case in the closure stage can be closed.")
+    # Partner access ends with the closure: its live referrals are cancelled in this same
+    # transaction (reason `case_closed`, each audited as a `referral.cancel` by this supervisor).
+    cancelled = cancel_for_closed_case(session, keyring, principal, case)
     case.status = "closed"
     case.closed_at = utcnow()
     reschedule(settings, case)
-    return _finish(session, keyring, principal, case, Action.CASE_CLOSE, fields=("status",))
+    return _finish(
+        session,
+        keyring,
+        principal,
+        case,
+        Action.CASE_CLOSE,
+        {"referrals_cancelled": [str(referral_id) for referral_id in cancelled]},
+        ("status",),
+    )
 
 
 def reopen_case(

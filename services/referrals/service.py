@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from models.base import new_id, utcnow
+from models.base import MAX_YEAR, MIN_YEAR, in_supported_range, new_id, utcnow
 from models.cases import Case
 from models.identity import Agency
 from models.referrals import Referral, ReferralUpdate
@@ -63,6 +63,15 @@ URGENCIES = ("high", "medium", "low")
 CONSENT_BASES = frozenset({"caregiver", "child", "best_interest_override"})
 CONSENT_WITHDRAWN = "consent_withdrawn"
 """The cancel reason that records a withdrawal of consent."""
+CASE_CLOSED = "case_closed"
+"""The cancel reason of the referrals a supervisor's case closure cancelled."""
+LIVE_STATUSES = (
+    Status.PENDING_APPROVAL,
+    Status.SENT,
+    Status.ACCEPTED,
+    Status.IN_PROGRESS,
+)
+"""Referrals that closing their case cancels: every state that is not final."""
 CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -232,6 +241,13 @@ def _validate(session: Session, case_row: Case, draft: NewReferral) -> None:
     obtained = draft.consent_obtained_at
     if obtained.tzinfo is None:
         problems.append(FieldProblem(("body", "consent", "obtained_at"), "Needs a time zone."))
+    elif not in_supported_range(obtained):
+        problems.append(
+            FieldProblem(
+                ("body", "consent", "obtained_at"),
+                f"Must lie between the years {MIN_YEAR} and {MAX_YEAR}.",
+            )
+        )
     elif obtained > utcnow() + CLOCK_SKEW:
         problems.append(
             FieldProblem(("body", "consent", "obtained_at"), "Cannot be in the future.")
@@ -397,19 +413,21 @@ def _decode_cursor(cursor: str, name: str, keys: list[_Key]) -> list[Any]:
             raise _bad_cursor()
         values: list[Any] = []
         for key, value in zip(keys, plain, strict=True):
-            if key.kind == "int" and isinstance(value, int):
+            if key.kind == "int" and type(value) is int and value in range(len(URGENCIES)):
+                # The only integer key is the urgency rank; anything else (a bool, 10**30)
+                # never came from us and would overflow the database's integer.
                 values.append(value)
-            elif key.kind == "datetime" and isinstance(value, str):
+            elif key.kind == "datetime" and isinstance(value, str) and len(value) <= 40:
                 parsed = datetime.fromisoformat(value)
-                if parsed.tzinfo is None:
+                if parsed.tzinfo is None or not in_supported_range(parsed):
                     raise _bad_cursor()
                 values.append(parsed)
-            elif key.kind == "uuid" and isinstance(value, str):
+            elif key.kind == "uuid" and isinstance(value, str) and len(value) <= 40:
                 values.append(uuid.UUID(value))
             else:
                 raise _bad_cursor()
         return values
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeError):
         raise _bad_cursor() from None
 
 
@@ -540,8 +558,16 @@ def _compare_and_set(
         ),
     )
     if result.rowcount != 1:
-        raise Conflict("The referral was changed by someone else meanwhile; read it again.")
+        raise stale(expected_version)
     session.refresh(referral)
+
+
+def stale(seen_version: int, current_version: int | None = None) -> Conflict:
+    """409 for an action on a version that is no longer current (`If-Match`, or a race)."""
+    now = f" (it is now version {current_version})" if current_version is not None else ""
+    return Conflict(
+        f"The referral changed since version {seen_version}{now}; read it again, then decide."
+    )
 
 
 def _check_side(principal: Principal, transition: Transition) -> None:
@@ -569,8 +595,14 @@ def act(
 ) -> ReferralView:
     """Apply one state-machine action; `text` is the reason, note or outcome it carries."""
     referral, case_row = _load(session, principal, referral_id, action)
+    if if_match is not None and if_match != referral.version:
+        raise stale(if_match, referral.version)
     transition = transition_for(referral.status, action)
     _check_side(principal, transition)
+    if transition.side == "receiving" and case_row.status != "open":
+        # Closing a case cancels its live referrals; this holds even for a referral that
+        # escaped that (older data): no partner works on, or reads, a closed case.
+        raise Conflict("The referring agency closed this case; the referral is no longer active.")
     keys = KeyCache(session, keyring)
     now = utcnow()
 
@@ -683,3 +715,65 @@ def act(
         # The answer itself discloses the view (a partner's `accept` returns the shared fields).
         _audit_read(session, principal, view, via=action.value)
     return view
+
+
+def cancel_for_closed_case(
+    session: Session, keyring: Keyring, principal: Principal, case_row: Case
+) -> list[uuid.UUID]:
+    """Cancel every live referral of a case being closed (reason `case_closed`), in the closing
+    transaction: each is recorded like any cancel (by whom, when, audited), so the partner's
+    access to the case fields ends with the commit. The caller has loaded `case_row` for
+    update and checked that `principal` may close it. Returns the cancelled referrals' ids."""
+    action = Action.REFERRAL_CANCEL
+    require(principal, action)
+    live = session.scalars(
+        select(Referral)
+        .where(
+            Referral.case_id == case_row.id,
+            Referral.status.in_([status.value for status in LIVE_STATUSES]),
+        )
+        .order_by(Referral.created_at, Referral.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    if not live:
+        return []
+    dek = KeyCache(session, keyring).for_case(case_row)
+    now = utcnow()
+    cancelled: list[uuid.UUID] = []
+    for referral in live:
+        transition = transition_for(referral.status, action)
+        _compare_and_set(
+            session,
+            referral,
+            transition,
+            {
+                "cancelled_by": principal.id,
+                "cancelled_at": now,
+                "cancel_reason_encrypted": encrypt_for_case(
+                    dek,
+                    CASE_CLOSED,
+                    table=REFERRALS_TABLE,
+                    record_id=referral.id,
+                    field="cancel_reason",
+                ),
+            },
+            referral.version,
+        )
+        audit.record(
+            session,
+            principal,
+            action.value,
+            resource_type="referral",
+            resource_id=referral.id,
+            case_id=case_row.id,
+            fields=["cancel_reason"],
+            detail={
+                "from": transition.from_status.value,
+                "to": transition.to_status.value,
+                "consent_withdrawn": False,
+                "via": Action.CASE_CLOSE.value,
+            },
+        )
+        cancelled.append(referral.id)
+    return cancelled

@@ -21,7 +21,7 @@ from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
 from services.cases.access import case_data_key, decrypt_for_case, read_case_fields
 from services.crypto import Keyring
-from services.policy import Principal, partner_sees_case_fields
+from services.policy import Action, Principal, allowed, partner_sees_case_fields
 from services.referrals.states import TRANSITIONS, Status
 
 REFERRALS_TABLE = "referrals"
@@ -132,11 +132,20 @@ def is_overdue(referral: Referral, now: datetime | None = None) -> bool:
     )
 
 
-def _actions(status: str, side: str | None) -> list[str]:
+def actions_for(principal: Principal, referral: Referral, case: Case) -> list[str]:
+    """The moves THIS caller may make on this referral now: legal from its state (the table),
+    on the caller's side of it, allowed to the caller's role or scopes (`policy.allowed`), and
+    not refused for a closed case (approving, or any partner move). The view is only built
+    for a caller who may see the referral, so visibility is already settled."""
+    side = "receiving" if principal.is_client else "referring"
+    case_open = case.status == "open"
     return sorted(
         t.action.value
         for t in TRANSITIONS
-        if t.from_status == Status(status) and (side is None or t.side == side)
+        if t.from_status == Status(referral.status)
+        and t.side == side
+        and allowed(principal, t.action)
+        and (case_open or (t.side == "referring" and t.action != Action.REFERRAL_APPROVE))
     )
 
 
@@ -203,12 +212,13 @@ def build_view(
     """The staff view for staff, the minimised view for a partner client."""
     if principal.is_client:
         return _partner_view(session, keys, principal, referral, case, updates)
-    return _staff_view(session, keys, referral, case, updates)
+    return _staff_view(session, keys, principal, referral, case, updates)
 
 
 def _staff_view(
     session: Session,
     keys: KeyCache,
+    principal: Principal,
     referral: Referral,
     case: Case,
     updates: list[ReferralUpdate],
@@ -248,7 +258,7 @@ def _staff_view(
             note=texts["consent.note"],
         ),
         best_interest_override=r.consent_given_by == "best_interest_override",
-        allowed_actions=_actions(r.status, None),
+        allowed_actions=actions_for(principal, r, case),
         created_by=r.created_by,
         created_at=r.created_at,
         updated_at=r.updated_at,
@@ -285,7 +295,7 @@ def _partner_view(
     updates: list[ReferralUpdate],
 ) -> PartnerReferralView:
     r = referral
-    live = partner_sees_case_fields(r.status)
+    live = partner_sees_case_fields(r.status, case.status)
     own_updates = [u for u in updates if u.author_agency_id == principal.agency_id]
     needs_key = live or own_updates or r.decline_reason_encrypted or r.outcome_encrypted
     dek = keys.for_case(case) if needs_key else b""
@@ -315,7 +325,7 @@ def _partner_view(
         shared_fields=list(r.shared_fields),
         case=values,
         consent=ConsentView(given_by=r.consent_given_by, obtained_at=r.consent_obtained_at),
-        allowed_actions=_actions(r.status, "receiving"),
+        allowed_actions=actions_for(principal, r, case),
         sent_at=r.approved_at,
         respond_due_at=r.respond_due_at,
         overdue=is_overdue(r),

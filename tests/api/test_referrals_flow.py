@@ -53,7 +53,14 @@ def test_whole_flow_from_proposal_to_completion(
     assert created["consent"]["given_by"] == "caregiver"
     assert created["consent"]["note"] == CONSENT_NOTE
     assert created["case"] == {"child.given_name": "MKgiven", "location.district": "MKdistrict"}
-    assert created["allowed_actions"] == ["referral.approve", "referral.cancel", "referral.reject"]
+    # Only the moves this caller may make: a caseworker cancels, a supervisor decides.
+    assert created["allowed_actions"] == ["referral.cancel"]
+    as_supervisor = client.get(f"{BASE}/referrals/{rid}", headers=world.h["supervisor"]).json()
+    assert as_supervisor["allowed_actions"] == [
+        "referral.approve",
+        "referral.cancel",
+        "referral.reject",
+    ]
 
     # Not yet visible to the partner.
     assert client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
