@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from models.audit import AuditEvent
-from models.referrals import Referral
+from models.referrals import Referral, ReferralUpdate
 from services.runtime import Runtime
-from tests.referrals_support import BASE, World, build_world, referral_body
+from tests.referrals_support import BASE, World, build_world, case_body, referral_body
 
 ROUNDS = 3
 
@@ -115,3 +115,67 @@ def test_concurrent_accept_and_decline_without_if_match_exactly_one_wins(
             )
         )
         assert moves == ROUNDS
+
+
+def _accepted_referral_of_a_case_in_closure(http: TestClient, world: World) -> tuple[str, str]:
+    made = http.post(f"{BASE}/cases", json=case_body(), headers=world.h["caseworker"])
+    assert made.status_code == 201, made.text
+    case_id: str = made.json()["id"]
+    created = http.post(
+        f"{BASE}/cases/{case_id}/referrals",
+        json=referral_body(world.partner.id),
+        headers=world.h["caseworker"],
+    )
+    assert created.status_code == 201, created.text
+    rid: str = created.json()["id"]
+    for action, who in (("approve", "supervisor"), ("accept", "partner")):
+        moved = http.post(f"{BASE}/referrals/{rid}/{action}", headers=world.h[who])
+        assert moved.status_code == 200, moved.text
+    for stage in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
+        staged = http.post(
+            f"{BASE}/cases/{case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
+        )
+        assert staged.status_code == 200, staged.text
+    return case_id, rid
+
+
+def test_closing_a_case_while_the_partner_acts_leaves_no_live_referral(
+    fresh_runtime: Runtime,
+) -> None:
+    """H1 under concurrency: whichever commits first, the case ends closed, its referral
+    cancelled, and no partner move lands after the closure."""
+    with fresh_runtime.session_factory() as session:
+        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+    app = create_app(runtime=fresh_runtime)
+    with TestClient(app) as http, TestClient(app) as other:
+        for _ in range(ROUNDS):
+            case_id, rid = _accepted_referral_of_a_case_in_closure(http, world)
+            closed, updated = _race(
+                [
+                    lambda c=case_id: http.post(
+                        f"{BASE}/cases/{c}/close", headers=world.h["supervisor"]
+                    ),
+                    lambda r=rid: other.post(
+                        f"{BASE}/referrals/{r}/updates",
+                        json={"note": "first session held"},
+                        headers=world.h["partner"],
+                    ),
+                ]
+            )
+            assert closed.status_code == 200, closed.text
+            assert updated.status_code in (200, 409), updated.text
+            with fresh_runtime.session_factory() as session:
+                row = session.get(Referral, uuid.UUID(rid))
+                assert row is not None
+                assert row.status == "cancelled"
+                assert row.cancelled_by == world.supervisor.id
+                notes = session.scalar(
+                    select(func.count())
+                    .select_from(ReferralUpdate)
+                    .where(ReferralUpdate.referral_id == row.id)
+                )
+                assert notes == (1 if updated.status_code == 200 else 0)
+                # The version tells the order: accepted (3), the update if it won (4), cancel.
+                assert row.version == (5 if updated.status_code == 200 else 4)
+            seen = http.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+            assert seen["case"] is None and seen["allowed_actions"] == []
