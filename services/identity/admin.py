@@ -68,9 +68,9 @@ def decode_cursor(cursor: str | None) -> str | None:
         raise InvalidInput.field(("query", "cursor"), "is not a valid cursor") from None
     # Every key we page on (a name, a username, a client id) is free of control characters;
     # and PostgreSQL text cannot hold NUL (a 500 otherwise).
-    if not value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         raise InvalidInput.field(("query", "cursor"), "is not a valid cursor")
-    return value
+    return value or None
 
 
 def _page(rows: Sequence[Any], limit: int, key: str) -> Page:

@@ -432,6 +432,17 @@ def test_a_cursor_decoding_to_control_characters_is_a_422(
     assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
+@pytest.mark.parametrize("path", ["/agencies", "/users", "/api-clients"])
+def test_an_empty_cursor_is_the_first_page(
+    client: TestClient, db: Session, settings: Settings, path: str
+) -> None:
+    root = user_headers(db, make_user(db, make_agency(db), Role.SYSTEM_ADMIN), settings)
+    first = client.get(f"{BASE}{path}", headers=root)
+    empty = client.get(f"{BASE}{path}", params={"cursor": ""}, headers=root)
+    assert first.status_code == empty.status_code == 200
+    assert empty.json()["items"] == first.json()["items"]
+
+
 # --- L2: the right password without the code is audited, not counted --------------------------
 
 
