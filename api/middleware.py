@@ -111,7 +111,8 @@ class RequestContextMiddleware:
         # and proves nothing.
         if len(entries) < self.proxy_hops:
             return peer
-        return entries[-self.proxy_hops][:64]
+        chosen: str = entries[-self.proxy_hops]
+        return chosen[:64]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
