@@ -20,7 +20,7 @@ bearer = HTTPBearer(
 )
 
 
-def get_session(request: Request) -> Session:
+async def get_session(request: Request) -> Session:
     session: Session | None = getattr(request.state, SESSION_STATE_KEY, None)
     if session is None:
         session = request.app.state.session_factory()
@@ -28,12 +28,12 @@ def get_session(request: Request) -> Session:
     return session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     keyring: Keyring = request.app.state.runtime.keyring
     return keyring
 
