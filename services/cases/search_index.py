@@ -24,9 +24,18 @@ from services.crypto import BlindIndex, Keyring, normalise
 NAME_FIELDS: tuple[str, ...] = ("given_name", "family_name", "full_name")
 
 
+_INDEXES: dict[tuple[int, int], BlindIndex] = {}
+
+
 def blind_index(keyring: Keyring, settings: Settings) -> BlindIndex:
-    """The index sized for `settings.planned_case_count` (tests may patch this)."""
-    return BlindIndex(keyring, settings.planned_case_count)
+    """The index sized for `settings.planned_case_count` (tests may patch this); one per keyring
+    and size per process, so its per-field HKDF keys are derived once, not on every search."""
+    # The cached index holds its keyring, so the keyring's id is not reused while cached.
+    key = (id(keyring), settings.planned_case_count)
+    index = _INDEXES.get(key)
+    if index is None:
+        index = _INDEXES[key] = BlindIndex(keyring, settings.planned_case_count)
+    return index
 
 
 def name_values(document: Mapping[str, Any]) -> dict[str, str]:
@@ -44,10 +53,14 @@ def write_tokens(
     settings: Settings,
     case_id: uuid.UUID,
     document: Mapping[str, Any],
+    *,
+    replace: bool = True,
 ) -> None:
-    """Replace the case's tokens with those of `document`."""
+    """Replace the case's tokens with those of `document` (`replace=False`: a new case, which
+    has none yet, so no DELETE round trip)."""
     index = blind_index(keyring, settings)
-    session.execute(delete(CaseSearchToken).where(CaseSearchToken.case_id == case_id))
+    if replace:
+        session.execute(delete(CaseSearchToken).where(CaseSearchToken.case_id == case_id))
     for field, value in name_values(document).items():
         token = index.token(field, value)
         if token is not None:

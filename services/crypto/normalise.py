@@ -78,9 +78,31 @@ def _fold_char(char: str) -> str:
     return _LETTERS.get(char, char)
 
 
+class _FoldTable(dict[int, str | None]):
+    """`str.translate` table of `_fold_char`, filled on first sight of each code point.
+
+    At most `limit` entries are kept, so text crafted to hold every code point cannot grow it
+    without bound; a code point seen after that is folded by `_fold_char` each time (same result).
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, code: int) -> str | None:
+        folded = _fold_char(chr(code))
+        value = folded if folded else None  # None: delete the character
+        if len(self) < self.limit:
+            self[code] = value
+        return value
+
+
+_FOLD = _FoldTable(limit=1 << 16)
+
+
 def _once(value: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
-    folded = "".join(_fold_char(char) for char in folded)
+    folded = folded.translate(_FOLD)
     folded = unicodedata.normalize("NFKC", folded)
     return " ".join(folded.split())
 

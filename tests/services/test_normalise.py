@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.crypto import decrypt_field, encrypt_field, new_data_key, normalise
+from services.crypto.normalise import _FOLD, _fold_char, _FoldTable
 
 arabic_text = st.text(
     alphabet=st.characters(min_codepoint=0x0600, max_codepoint=0x06FF) | st.sampled_from(" a"),
@@ -105,3 +106,48 @@ def test_names_round_trip_unchanged_through_encryption(name: str) -> None:
     blob = encrypt_field(key, name.encode(), table="cases", record_id=record, field="name")
     assert name.encode() not in blob
     assert decrypt_field(key, blob, table="cases", record_id=record, field="name").decode() == name
+
+
+# The fast path (`str.translate` over a lazily filled table) against the reference fold, one
+# `_fold_char` call per character: Latin, Arabic, presentation forms, format characters, digits
+# of every script, spaces, and anything else hypothesis picks.
+fold_sensitive_text = st.text(
+    alphabet=st.characters(min_codepoint=0x0600, max_codepoint=0x06FF)
+    | st.characters(min_codepoint=0xFB50, max_codepoint=0xFDFF)
+    | st.characters(min_codepoint=0xFE70, max_codepoint=0xFEFF)
+    | st.characters(categories=("Cf", "Nd", "Zs", "Zl", "Zp", "Cc", "Mn"))
+    | st.sampled_from(" aAß\u0301"),
+    max_size=40,
+)
+
+
+def _reference_once(value: str) -> str:
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    folded = "".join(_fold_char(char) for char in folded)
+    folded = unicodedata.normalize("NFKC", folded)
+    return " ".join(folded.split())
+
+
+def _reference_normalise(value: str) -> str:
+    result = _reference_once(value)
+    for _ in range(3):
+        again = _reference_once(result)
+        if again == result:
+            return result
+        result = again
+    return result
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=40) | fold_sensitive_text)
+def test_fast_fold_equals_the_reference_fold(value: str) -> None:
+    assert value.translate(_FOLD) == "".join(_fold_char(char) for char in value)
+    assert normalise(value) == _reference_normalise(value)
+
+
+@settings(max_examples=100)
+@given(fold_sensitive_text)
+def test_a_full_fold_table_still_folds_every_character(value: str) -> None:
+    full = _FoldTable(limit=2)  # keeps two code points, folds the rest without caching them
+    assert value.translate(full) == "".join(_fold_char(char) for char in value)
+    assert len(full) <= 2
