@@ -84,7 +84,12 @@ def resolve_token(session: Session, value: str | None, settings: Settings) -> Pr
     idle too long, revoked, or its user or client deactivated)."""
     if not value or not value.startswith(TOKEN_PREFIX) or len(value) > 200:
         raise Unauthenticated("A valid bearer token is required.")
-    row = session.scalar(select(AccessToken).where(AccessToken.token_hash == token_hash(value)))
+    found = session.execute(
+        select(AccessToken, User)
+        .outerjoin(User, User.id == AccessToken.user_id)
+        .where(AccessToken.token_hash == token_hash(value))
+    ).first()
+    row, joined_user = (found[0], found[1]) if found is not None else (None, None)
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Unauthenticated("The token is invalid, expired or revoked.")
@@ -93,7 +98,7 @@ def resolve_token(session: Session, value: str | None, settings: Settings) -> Pr
     if row.user_id is not None:
         if now - row.last_used_at > timedelta(minutes=settings.token_idle_minutes):
             raise Unauthenticated("The token expired after inactivity; log in again.")
-        user = session.get(User, row.user_id)
+        user = joined_user
         if user is None or not user.is_active:
             raise Unauthenticated("The token is invalid, expired or revoked.")
         principal = Principal(
