@@ -4,21 +4,38 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.cases import Case
+from models.keys import DataKey
 from services import audit
-from services.cases.access import load_visible_case
-from services.cases.loading import view_of
+from services.cases.access import case_not_found, require_on_case
+from services.cases.content import decrypt_document
 from services.cases.views import CaseView
-from services.crypto import Keyring
-from services.policy import Action, Principal
+from services.crypto import Keyring, KeyringError, WrappedKey
+from services.policy import Action, Principal, case_filter
 
 
 def read_case(
     session: Session, keyring: Keyring, principal: Principal, case_id: uuid.UUID
 ) -> CaseView:
-    case = load_visible_case(session, principal, case_id, Action.CASE_READ)
-    view = view_of(session, keyring, case)
+    # The case and its wrapped data key in one query, through the same checks as
+    # `load_visible_case`: the role may read cases (a refusal names the case), and
+    # `policy.case_filter` decides visibility (404 otherwise).
+    require_on_case(principal, Action.CASE_READ, case_id)
+    row = session.execute(
+        select(Case, DataKey.kek_version, DataKey.wrapped_key)
+        .join(DataKey, DataKey.id == Case.data_key_id)
+        .where(Case.id == case_id, case_filter(principal, Case.agency_id, Case.owner_id))
+    ).first()
+    if row is None:
+        raise case_not_found(Action.CASE_READ, case_id)
+    case, kek_version, wrapped = row
+    if wrapped is None:
+        raise KeyringError(f"data key {case.data_key_id} has been destroyed")
+    dek = keyring.unwrap_data_key(WrappedKey(kek_version=kek_version, blob=wrapped))
+    view = CaseView(case=case, document=decrypt_document(dek, case))
     audit.record(
         session,
         principal,
