@@ -85,7 +85,7 @@ def create_case(
     reschedule(settings, case)
     session.add(case)
     session.flush()
-    write_tokens(session, keyring, settings, case.id, document)
+    write_tokens(session, keyring, settings, case.id, document, replace=False)
     duplicates = find_duplicates(session, keyring, settings, principal, document, exclude=case.id)
     audit.record(
         session,
