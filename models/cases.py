@@ -22,6 +22,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_agency_id_created_at", "agency_id", "created_at"),
+        Index("ix_cases_owner_id_created_at", "owner_id", "created_at", "id"),
         Index("ix_cases_status_next_action_due_at", "status", "next_action_due_at"),
     )
 
@@ -29,7 +30,7 @@ class Case(Base):
     case_number: Mapped[str] = mapped_column(String(32), unique=True)
     """Human-friendly reference, `HVN-<year>-<6 digits>`; carries no child data."""
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     """The caseworker responsible for the case."""
     status: Mapped[str] = mapped_column(String(16))
     """`open` or `closed`."""

@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("data_key_id", name=op.f("uq_cases_data_key_id")),
     )
     op.create_index("ix_cases_agency_id_created_at", "cases", ["agency_id", "created_at"])
-    op.create_index(op.f("ix_cases_owner_id"), "cases", ["owner_id"])
+    op.create_index("ix_cases_owner_id_created_at", "cases", ["owner_id", "created_at", "id"])
     op.create_index("ix_cases_status_next_action_due_at", "cases", ["status", "next_action_due_at"])
 
     op.create_table(
