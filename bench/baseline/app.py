@@ -8,6 +8,7 @@ concurrency with If-Match. No encryption, no policy module, no audit log.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import create_engine, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.baseline.models import CASE_NUMBERS, AccessToken, Case, User, full_name_expr
 
@@ -280,16 +282,31 @@ def list_cases(
     return CaseList(items=[to_out(c) for c in cases], next_cursor=next_cursor)
 
 
+class RequestSlots:
+    """At most `slots` API requests in flight per worker (pool connections - 1), waiting in the
+    event loop: otherwise, with more requests than threads, every thread can block waiting for a
+    pooled connection while the holders wait for a thread (a 30 s pool-timeout stall; seen at 64
+    clients). The same guard as Haven's `TransactionalRoute`."""
+
+    def __init__(self, app: ASGIApp, slots: int) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(slots)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)
+
+
 def create_app() -> FastAPI:
     url = os.environ.get(
         "BENCH_BASELINE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/haven_bench_baseline"
     )
-    engine = create_engine(
-        url,
-        pool_size=int(os.environ.get("BENCH_POOL_SIZE", "10")),
-        max_overflow=int(os.environ.get("BENCH_MAX_OVERFLOW", "10")),
-        pool_pre_ping=True,
-    )
+    pool_size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+    max_overflow = int(os.environ.get("BENCH_MAX_OVERFLOW", "10"))
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     app = FastAPI(title="Plaintext baseline")
     app.state.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -298,4 +315,5 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(router)
+    app.add_middleware(RequestSlots, slots=max(1, pool_size + max_overflow - 1))
     return app
