@@ -28,12 +28,12 @@ from api.schemas.referrals import (
     ReferralList,
     ReferralOut,
     ReferralStatus,
-    ServiceType,
     StaffReferral,
 )
 from services import referrals
 from services.errors import InvalidInput
 from services.policy import Action
+from services.referrals.service import ServiceType
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here too: routes are built by this router, so `api_router`'s route_class alone does not

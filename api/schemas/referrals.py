@@ -18,21 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
+from services.referrals.service import ServiceType
 
-ServiceType = Literal[
-    "mhpss",
-    "medical",
-    "rehabilitation",
-    "education",
-    "family_tracing",
-    "alternative_care",
-    "legal_aid",
-    "documentation",
-    "reintegration",
-    "livelihoods",
-    "shelter",
-    "gbv_response",
-]
 Urgency = Literal["high", "medium", "low"]
 ConsentBasis = Literal["caregiver", "child", "best_interest_override"]
 ReferralStatus = Literal[

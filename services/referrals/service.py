@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import ColumnElement, and_, case, or_, select, update
 from sqlalchemy.engine import CursorResult
@@ -43,22 +43,22 @@ from services.referrals.views import (
     load_updates,
 )
 
-SERVICE_TYPES = frozenset(
-    {
-        "mhpss",
-        "medical",
-        "rehabilitation",
-        "education",
-        "family_tracing",
-        "alternative_care",
-        "legal_aid",
-        "documentation",
-        "reintegration",
-        "livelihoods",
-        "shelter",
-        "gbv_response",
-    }
-)
+ServiceType = Literal[
+    "mhpss",
+    "medical",
+    "rehabilitation",
+    "education",
+    "family_tracing",
+    "alternative_care",
+    "legal_aid",
+    "documentation",
+    "reintegration",
+    "livelihoods",
+    "shelter",
+    "gbv_response",
+]
+"""Service types a referral can ask for (design.md); the API schema uses this same type."""
+SERVICE_TYPES: frozenset[str] = frozenset(get_args(ServiceType))
 URGENCIES = ("high", "medium", "low")
 CONSENT_BASES = frozenset({"caregiver", "child", "best_interest_override"})
 CONSENT_WITHDRAWN = "consent_withdrawn"
