@@ -77,6 +77,7 @@ def verify_audit_chain(
         reason=report.reason,
         checkpoints_checked=report.checkpoints_checked,
         warnings=report.warnings,
+        malformed_checkpoint_lines=report.malformed_checkpoint_lines,
     )
 
 

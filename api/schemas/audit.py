@@ -63,3 +63,8 @@ class AuditVerifyOut(BaseModel):
         default=0, description="Signed checkpoints (outside the database) the chain matched."
     )
     warnings: list[str] = Field(default_factory=list)
+    malformed_checkpoint_lines: list[int] = Field(
+        default_factory=list,
+        description="Checkpoint-file lines (1-based) that are not readable checkpoints, e.g. a"
+        " write torn by a full disk; skipped, and not a sign that the chain is invalid.",
+    )

@@ -6,6 +6,14 @@ around the write, `fsync`), and optionally POSTed to `HAVEN_AUDIT_CHECKPOINT_URL
 self-describing: `{"seq", "hash", "at", "alg", "key_id", "public_key", "signature"}`, so anyone
 holding the public key can check it without Haven.
 
+A short write must never damage the lines around it. A full disk can cut a line short, and a power
+loss can leave a fragment at the end of the file. So a write (under the lock) first looks at the
+file's last byte: after a fragment it starts a new line, so the new checkpoint is never glued onto
+the fragment; and when its own write comes up short it cuts the file back to where it began. The
+file is fsynced after every line and its folder when the file is created. A reader reports a
+fragment as a malformed line (by number) and goes on: a line that says nothing proves nothing
+either way, so it never marks the chain itself invalid (see `services.audit.verify`).
+
 When are they written, with several stateless workers? After every commit that appended events,
 the committing process (its `after_commit` hook) knows the `(first_seq, last_seq, last_hash)` it
 has just written and checks, without a query:
@@ -23,6 +31,8 @@ from cron (e.g. every 5 minutes) to sign the head of a quiet log.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -123,39 +133,64 @@ class CheckpointLine:
     number: int
     """1-based line number in the file."""
     checkpoint: Checkpoint | None
-    """None when the line is malformed."""
-    seq_hint: int | None = None
-    """For a malformed line: the seq it seems to claim, if readable."""
+    """None when the line is malformed (a fragment of a torn write, or not a checkpoint)."""
+
+
+_LINE_START = b'{"alg":'
+"""Every line this module writes starts so (`sort_keys`): used to find a checkpoint that an older
+version appended directly onto a fragment, on the same line."""
 
 
 def read_checkpoints(path: Path) -> Iterator[CheckpointLine]:
-    """Every line of the checkpoint file. A torn last line (no newline: a crash mid-write) is
-    skipped; any other unreadable line is returned with `checkpoint=None`."""
+    """Every line of the checkpoint file, each parsed or flagged malformed (`checkpoint=None`),
+    including a torn last line (no newline). A line that holds a fragment followed by a complete
+    checkpoint (written by versions that did not start a new line after a fragment) yields the
+    fragment as malformed and the checkpoint as good, both under that line's number."""
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         return
     with handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.endswith(b"\n"):
-                log.warning("ignoring a torn last line in the audit checkpoint file")
-                return
-            text = raw.decode("utf-8", errors="replace").strip()
-            if not text:
+            data = raw.strip()
+            if not data:
                 continue
             try:
-                yield CheckpointLine(number, parse_line(text))
+                yield CheckpointLine(number, parse_line(data.decode("utf-8", errors="replace")))
+                continue
             except MalformedCheckpoint:
-                yield CheckpointLine(number, None, _seq_hint(text))
+                pass
+            start = data.rfind(_LINE_START)
+            if start > 0:
+                try:
+                    recovered = parse_line(data[start:].decode("utf-8", errors="replace"))
+                except MalformedCheckpoint:
+                    recovered = None
+                if recovered is not None:
+                    yield CheckpointLine(number, None)
+                    yield CheckpointLine(number, recovered)
+                    continue
+            yield CheckpointLine(number, None)
 
 
-def _seq_hint(text: str) -> int | None:
+def _append_line(fd: int, line: bytes) -> None:
+    """Append one whole line to the locked file `fd` and fsync it, or leave the file as it was.
+
+    After a fragment (the file does not end with a newline) the line starts on a new line. A short
+    or failed write (a full disk) is cut back off, so the next checkpoint starts clean."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        line = b"\n" + line
     try:
-        raw = json.loads(text)
-    except ValueError:
-        return None
-    seq = raw.get("seq") if isinstance(raw, dict) else None
-    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1 else None
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(errno.ENOSPC, "short write to the audit checkpoint file")
+        os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        raise
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -212,18 +247,14 @@ class Checkpointer:
         wrote one in the meantime (checked under the lock)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 if only_if_stale and not created and not self._stale_fd(fd):
                     return None
                 checkpoint = self.sign(seq, hash_)
-                line = checkpoint.line()
-                written = os.write(fd, line)
-                if written != len(line):  # pragma: no cover (a full disk)
-                    raise OSError("short write to the audit checkpoint file")
-                os.fsync(fd)
+                _append_line(fd, checkpoint.line())
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:

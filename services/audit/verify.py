@@ -17,8 +17,13 @@ tail was cut.
   consistent in itself): the seq after the last checkpoint that still matched (or 1) — the
   rewrite happened somewhere in between, and the chain alone cannot say where;
 - a cut tail: the first missing seq (last row + 1);
-- a checkpoint line that is malformed, signed by another key, or badly signed (someone wrote the
-  checkpoint file): the seq it claims (or 1 when unreadable), at most last row + 1.
+- a checkpoint signed by another key, or badly signed (someone wrote the checkpoint file): the
+  seq it claims, at most last row + 1.
+
+A malformed checkpoint line (a fragment left by a full disk or a crash mid-write, or anything else
+that is not a checkpoint) claims nothing, so it says nothing about the chain: it is reported by
+line number in `malformed_checkpoint_lines`, apart from `first_invalid_seq`, and the checkpoints
+on the other lines are still used.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class VerifyReport:
     head_seq: int = 0
     """The last seq that was checked and found valid (0 for an empty or broken-at-1 log)."""
     warnings: list[str] = field(default_factory=list)
+    malformed_checkpoint_lines: list[int] = field(default_factory=list)
+    """Line numbers of checkpoint-file lines that are not readable checkpoints (skipped)."""
 
 
 @dataclass
@@ -63,6 +70,7 @@ class _Checkpoints:
     problem_seq: int | None
     problem: str | None
     count: int
+    malformed_lines: list[int]
 
 
 def _load_checkpoints(path: Path | None, trusted_keys: frozenset[bytes]) -> _Checkpoints:
@@ -70,6 +78,7 @@ def _load_checkpoints(path: Path | None, trusted_keys: frozenset[bytes]) -> _Che
     problem_seq: int | None = None
     problem: str | None = None
     count = 0
+    malformed: list[int] = []
 
     def flag(seq: int, why: str) -> None:
         nonlocal problem_seq, problem
@@ -77,11 +86,11 @@ def _load_checkpoints(path: Path | None, trusted_keys: frozenset[bytes]) -> _Che
             problem_seq, problem = seq, why
 
     if path is None:
-        return _Checkpoints(by_seq, None, None, 0)
+        return _Checkpoints(by_seq, None, None, 0, malformed)
     for line in read_checkpoints(path):
         checkpoint = line.checkpoint
         if checkpoint is None:
-            flag(line.seq_hint or 1, f"checkpoint file line {line.number} is malformed")
+            malformed.append(line.number)
             continue
         if checkpoint.public_key not in trusted_keys:
             flag(checkpoint.seq, f"checkpoint file line {line.number} is signed by an unknown key")
@@ -91,7 +100,7 @@ def _load_checkpoints(path: Path | None, trusted_keys: frozenset[bytes]) -> _Che
             continue
         by_seq.setdefault(checkpoint.seq, set()).add(checkpoint.hash)
         count += 1
-    return _Checkpoints(by_seq, problem_seq, problem, count)
+    return _Checkpoints(by_seq, problem_seq, problem, count, malformed)
 
 
 def verify_chain(
@@ -161,7 +170,10 @@ def verify_chain(
         problem_seq = min(checkpoints.problem_seq, head + 1)
         if bad is None or problem_seq < bad:
             bad, reason = problem_seq, checkpoints.problem
-    warnings = []
+    warnings = [
+        f"checkpoint file line {number} is malformed (a torn write?) and was skipped"
+        for number in checkpoints.malformed_lines
+    ]
     if checkpoints.count == 0 and checked:
         warnings.append(
             "no signed checkpoint was found: a cut tail or a rewritten chain cannot be detected"
@@ -174,6 +186,7 @@ def verify_chain(
         reason=reason,
         checkpoints_checked=checkpoints.count,
         head_seq=head if bad is None else min(head, bad - 1),
+        malformed_checkpoint_lines=checkpoints.malformed_lines,
     )
 
 

@@ -17,7 +17,8 @@ def verify(
     """Recompute the hash chain and check it against the signed checkpoints.
 
     Exit 0 and print the count when the chain is intact; exit 1 and print
-    `first_invalid_seq: N` when not.
+    `first_invalid_seq: N` when not. Checkpoint-file lines that are not readable checkpoints
+    (torn writes) are listed as `malformed_checkpoint_lines` either way.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -52,15 +53,21 @@ def verify(
         runtime.engine.dispose()
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    # Malformed checkpoint lines are reported on their own: they say nothing about the chain.
+    malformed = ", ".join(map(str, report.malformed_checkpoint_lines))
     if report.valid:
         typer.echo(f"audit chain valid: {report.events_checked} events checked")
         typer.echo(f"events_checked: {report.events_checked}")
         typer.echo(f"checkpoints_checked: {report.checkpoints_checked}")
+        if malformed:
+            typer.echo(f"malformed_checkpoint_lines: {malformed}")
         return
     typer.echo("audit chain INVALID")
     typer.echo(f"first_invalid_seq: {report.first_invalid_seq}")
     typer.echo(f"reason: {report.reason}")
     typer.echo(f"events_checked: {report.events_checked}")
+    if malformed:
+        typer.echo(f"malformed_checkpoint_lines: {malformed}")
     raise typer.Exit(1)
 
 
