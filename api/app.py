@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
-from api.errors import register_error_handlers
+from api.errors import ErrorBoundaryMiddleware, register_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi
 from api.problems import PROBLEM_RESPONSES
@@ -72,7 +72,13 @@ def _require_transactional(app: FastAPI) -> None:
             )
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    *,
+    reraise_unexpected: bool = False,
+) -> FastAPI:
+    """The app. `reraise_unexpected` (tests) re-raises a bug after answering 500."""
     if runtime is None:
         if settings is None:
             try:
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_openapi(app)
 
     # Added innermost first: the request id exists before the size check and the context.
+    app.add_middleware(ErrorBoundaryMiddleware, reraise=reraise_unexpected)
     app.add_middleware(
         RequestContextMiddleware,
         trust_forwarded_for=settings.trust_forwarded_for,

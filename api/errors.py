@@ -2,6 +2,14 @@
 
 Refusals are also written to the audit log here, each in its own transaction, after the
 request's own transaction has been rolled back (see `api/routing.py`), so no rollback erases them.
+
+Anything else a request raises ends in `ErrorBoundaryMiddleware`, which answers it itself (and does
+not re-raise it, so it is logged once, by us):
+- an infrastructure fault (`services.availability`: database down or stalled, connection limit,
+  full disk, lock or statement timeout, keyring unusable) is a 503 with `Retry-After` and the
+  problem type `unavailable`, logged as one warning naming the cause;
+- anything else is a bug: a 500, logged once with its traceback, with `Connection: close` so the
+  client does not reuse a connection the server is about to drop.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 from services import audit, errors
+from services.availability import Cause, unavailable_cause
 
 log = logging.getLogger("haven.errors")
 
@@ -34,6 +44,7 @@ STATUS_FOR: list[tuple[type[errors.DomainError], int]] = [
     (errors.InvalidClient, 401),
     (errors.InvalidScope, 400),
     (errors.OAuthError, 400),
+    (errors.Unavailable, 503),
 ]
 
 
@@ -91,6 +102,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = str(exc.retry_after_seconds)
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.Unavailable):
+        return unavailable_response(request.scope, exc.cause, type(exc).__name__)
     return problem_response(
         status, exc.title, exc.detail, request_id=_request_id(request), headers=headers, **extra
     )
@@ -153,21 +166,89 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
-async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
-    request_id = _request_id(request)
-    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    # This handler runs outside the request-id middleware, so it sets the header itself.
+def unavailable_response(scope: Scope, cause: Cause, error: str) -> Response:
+    """The 503 for an infrastructure fault, logged once (a warning naming the cause, no
+    traceback: the fault is outside the code)."""
+    request_id = correlation_id.get()
+    route = scope.get("route")
+    log.warning(
+        "service temporarily unavailable",
+        extra={
+            "cause": cause.name,
+            "error": error,
+            "route": getattr(route, "path", None),
+            "request_id": request_id,
+        },
+    )
+    return problem_response(
+        503,
+        errors.Unavailable.title,
+        f"{cause.detail} Retry after the number of seconds in Retry-After.",
+        request_id=request_id,
+        headers={"Retry-After": str(cause.retry_after_seconds)},
+        cause=cause.name,
+    )
+
+
+def internal_error_response(scope: Scope, exc: Exception) -> Response:
+    request_id = correlation_id.get()
+    route = scope.get("route")
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"request_id": request_id, "route": getattr(route, "path", None)},
+    )
+    # The connection may be in any state after a bug: tell the client not to reuse it.
     return problem_response(
         500,
         "Internal error",
         "Something went wrong on our side. Quote the request id when you report it.",
         request_id=request_id,
-        headers={"X-Request-ID": request_id} if request_id else None,
+        headers={"Connection": "close"},
     )
+
+
+class ErrorBoundaryMiddleware:
+    """Answer every exception that no handler mapped: 503 for an infrastructure fault, 500
+    otherwise; logged once, here. Sits inside the request-id and access-log middleware, so the
+    answer carries the request id and the access log sees its status.
+
+    `reraise` (tests only) raises the exception again after answering, so a test client built
+    with `raise_server_exceptions=True` still shows a bug's traceback."""
+
+    def __init__(self, app: ASGIApp, *, reraise: bool = False) -> None:
+        self.app = app
+        self.reraise = reraise
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            cause = unavailable_cause(exc)
+            if cause is not None:
+                response = unavailable_response(scope, cause, type(exc).__name__)
+            else:
+                response = internal_error_response(scope, exc)
+            if started:
+                # Half an answer is on the wire; the server must drop the connection.
+                raise
+            await response(scope, receive, send)
+            if self.reraise and cause is None:
+                raise
 
 
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
-    app.add_exception_handler(Exception, unexpected_error_handler)

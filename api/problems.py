@@ -27,6 +27,8 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
     error: str | None = None
     """RFC 6749 error code, on the OAuth token endpoint only."""
+    cause: str | None = None
+    """On a 503 only: which fault made the service unavailable (e.g. `database_unreachable`)."""
 
 
 PROBLEM_TYPES = {
@@ -77,5 +79,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "The caller's role or scopes never allow this action",
         404: "Not found, or not visible to the caller",
         422: "Invalid input; `errors` names each failing field",
+        503: "Temporarily unavailable (database, disk or keyring); retry after `Retry-After`"
+        " seconds (with the same Idempotency-Key, where the operation takes one)",
     }.items()
 }

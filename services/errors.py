@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.availability import Cause
 
 
 @dataclass(frozen=True)
@@ -109,3 +113,14 @@ class InvalidScope(OAuthError):
 class UnsupportedGrantType(OAuthError):
     title = "Unsupported grant type"
     error = "unsupported_grant_type"
+
+
+class Unavailable(DomainError):
+    """Haven cannot serve this now for a reason outside the request (see
+    `services.availability`): the same request may succeed later. `cause` names the fault."""
+
+    title = "Service temporarily unavailable"
+
+    def __init__(self, cause: Cause) -> None:
+        super().__init__(cause.detail)
+        self.cause = cause

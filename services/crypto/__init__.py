@@ -17,7 +17,7 @@ from services.crypto.envelope import (
     open_sealed,
     seal,
 )
-from services.crypto.errors import DecryptionError, KeyringError
+from services.crypto.errors import DecryptionError, KeyringError, KeyringUnavailable
 from services.crypto.keyring import Keyring, WrappedKey, load_keyring
 from services.crypto.normalise import normalise
 from services.crypto.signing import verify_signature
@@ -27,6 +27,7 @@ __all__ = [
     "DecryptionError",
     "Keyring",
     "KeyringError",
+    "KeyringUnavailable",
     "WrappedKey",
     "create_data_key",
     "decrypt_field",

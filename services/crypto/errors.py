@@ -1,4 +1,4 @@
-"""The two crypto errors. Neither message ever contains key material or plaintext."""
+"""The crypto errors. No message ever contains key material or plaintext."""
 
 from __future__ import annotations
 
@@ -9,3 +9,11 @@ class DecryptionError(Exception):
 
 class KeyringError(Exception):
     """Missing, unreadable or too-permissive key file; unknown key version; destroyed data key."""
+
+
+class KeyringUnavailable(KeyringError):
+    """The keyring cannot be used right now (its file is missing, unreadable or being replaced;
+    a hardware token does not answer; it is not yet proven against the database), as opposed to
+    a key that is gone for good (a destroyed data key, a retired KEK). The API answers 503 with
+    Retry-After for this one and its subclasses: the operator can fix it, and the same request
+    then succeeds."""

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from services.config import Settings
 from services.crypto.envelope import KEY_BYTES, gcm_decrypt, gcm_encrypt
-from services.crypto.errors import DecryptionError, KeyringError
+from services.crypto.errors import DecryptionError, KeyringError, KeyringUnavailable
 from services.crypto.signing import new_signing_seed, public_key_of, sign_with_seed
 
 FILE_FORMAT = 1
@@ -248,11 +248,13 @@ class LocalFileKeyring:
                 _check_permissions(self.path, info)
                 data = handle.read()
         except FileNotFoundError:
-            raise KeyringError(f"key file {self.path} does not exist") from None
+            raise KeyringUnavailable(f"key file {self.path} does not exist") from None
         except PermissionError:
-            raise KeyringError(f"key file {self.path} is not readable by this user") from None
+            raise KeyringUnavailable(f"key file {self.path} is not readable by this user") from None
         except OSError as error:
-            raise KeyringError(f"key file {self.path} cannot be read: {error.strerror}") from None
+            raise KeyringUnavailable(
+                f"key file {self.path} cannot be read: {error.strerror}"
+            ) from None
         try:
             raw = json.loads(data)
         except ValueError:
@@ -268,7 +270,7 @@ class LocalFileKeyring:
         try:
             info = os.stat(self.path)
         except OSError:
-            raise KeyringError(f"key file {self.path} has disappeared") from None
+            raise KeyringUnavailable(f"key file {self.path} has disappeared") from None
         if _fingerprint(info) != self._seen:
             self._reload()
 
