@@ -1,4 +1,4 @@
-"""Cases, notes, blind-index tokens, idempotency records, erasure tombstones. (Issue 4.)
+"""Cases, notes, blind-index tokens, idempotency records, erasure tombstones.
 
 Plain columns hold only what routes and schedules work (ids, case number, agency, owner, status,
 stage, risk level, dates, version). Everything that describes the child lives in `Case.content`,

@@ -1,6 +1,6 @@
 """Engine and session factory for SQLite (embedded) and PostgreSQL (production).
 
-Sync access everywhere: see the README ("Why synchronous database access").
+Sync access everywhere: see docs/development.md ("Design choices worth knowing").
 """
 
 from __future__ import annotations

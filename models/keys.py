@@ -1,4 +1,4 @@
-"""Wrapped data keys (one per case). (Issue 4, crypto.)
+"""Wrapped data keys (one per case).
 
 Keyring state itself (the KEKs) lives in the keyring, never in the database; a data key row names
 the KEK version that wraps it, which is all rotation needs to resume after a crash.

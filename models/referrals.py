@@ -1,4 +1,4 @@
-"""Referrals from a case to a partner agency, and the partner's progress updates. (Issue 6.)
+"""Referrals from a case to a partner agency, and the partner's progress updates.
 
 Plain columns hold only what routes and schedules the work (agencies, service, urgency, state,
 who decided what and when). Every free text (reason, consent note or override justification,

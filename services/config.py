@@ -1,6 +1,6 @@
 """Settings from `HAVEN_*` environment variables (pydantic-settings).
 
-Every knob an operator may turn lives here, documented in the README's configuration table.
+Every knob an operator may turn lives here, documented in docs/operating.md's configuration table.
 Relative paths are relative to the current working directory, so `haven` works from anywhere.
 """
 
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     referral_response_hours_medium: int = Field(default=72, ge=1)
     referral_response_hours_low: int = Field(default=168, ge=1)
     planned_case_count: int = Field(default=100_000, ge=100)
-    """Expected number of cases; sizes the blind-index truncation (design.md)."""
+    """Expected number of cases; sizes the blind-index truncation (docs/security.md)."""
 
     # --- audit -------------------------------------------------------------------------------
     audit_checkpoint_file: Path = Path("var/audit-checkpoints.jsonl")

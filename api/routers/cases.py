@@ -1,4 +1,4 @@
-"""Routes: cases, their workflow, notes and erasure (api-contract.md, "Cases").
+"""Routes: cases, their workflow, notes and erasure (the REST contract's "Cases" section).
 
 Thin: parse, call one service function, return the declared model. Every case response carries
 `ETag: "<version>"`.

@@ -1,4 +1,4 @@
-"""Request and response bodies of the case endpoints (api-contract.md, "Cases").
+"""Request and response bodies of the case endpoints (the REST contract's "Cases" section).
 
 Request models are strict (`extra="forbid"`, enums as `Literal`, bounded lengths). Text is never
 stripped or normalised: Arabic and Kurdish names are stored and returned exactly as sent.

@@ -1,4 +1,4 @@
-"""keys: envelope-encryption data keys (issue 4, crypto)
+"""keys: envelope-encryption data keys
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""referrals: referrals and partner updates (issue 6)
+"""referrals: referrals and partner updates
 
 Revision ID: 0006
 Revises: 0005

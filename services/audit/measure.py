@@ -1,8 +1,9 @@
 """Measure what the chain costs writers: `python -m services.audit.measure [--server URL]`.
 
-Not a test and not part of the service: a small experiment behind the README's choice. On a
-scratch PostgreSQL database it runs the same workload three ways, each with several writer
-processes; one transaction = one row update (the "business change") + one audit event:
+Not a test and not part of the service: a small experiment behind the audit chain's design
+(docs/audit.md). On a scratch PostgreSQL database it runs the same workload three ways, each
+with several writer processes; one transaction = one row update (the "business change") + one
+audit event:
 
 - `unchained`: the event gets its `seq` from a bare sequence, no hash (the baseline; gaps are
   possible, which is why the real log never does this);

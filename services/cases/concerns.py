@@ -1,4 +1,4 @@
-"""The protection-concern reference list (design.md), with English and Arabic labels."""
+"""The protection concerns child-protection teams record, with English and Arabic labels."""
 
 from __future__ import annotations
 

@@ -6,13 +6,13 @@ ciphertext, in a replica or a later backup, is unreadable), and a tombstone keep
 number, who erased it, when, and the reason sealed under the keyring's `tombstone` system key
 (operators are told not to put child data in it, but if they do, it is not in the clear).
 Afterwards the case is 404 for everyone. Backups taken before the erasure still hold the wrapped
-key until they expire and the KEK versions they used are retired (README).
+key until they expire and the KEK versions they used are retired (docs/security.md).
 
 On SQLite the wrapped key's old page also lingers in the write-ahead log (`haven.db-wal`) until
 a checkpoint; so once the erasure's transaction has committed, an `after_commit` hook on the
 session runs `PRAGMA wal_checkpoint(TRUNCATE)` (copies every page into the database file, where
 `secure_delete` has zeroed the key, and empties the log). On PostgreSQL the old row version
-stays in the table's pages until VACUUM reclaims them (operator notes, README).
+stays in the table's pages until VACUUM reclaims them (docs/operating.md).
 """
 
 from __future__ import annotations

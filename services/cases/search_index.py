@@ -1,8 +1,9 @@
 """Blind-index tokens of a case's names, and the candidate lookup used by search and intake.
 
 Indexed per case: `given_name`, `family_name` and `full_name` ("given family"), each with its own
-key (design.md). Tokens are truncated, so a lookup returns candidates that the caller decrypts
-and filters with `matches_name`: a token match alone never returns a case. Birth date, sex and
+key, so equal tokens in two fields say nothing about each other. Tokens are truncated, so a
+lookup returns candidates that the caller decrypts and filters with `matches_name`: a token
+match alone never returns a case. Birth date, sex and
 places are not indexed on their own (low cardinality or guessable); a birth date only narrows a
 name search after decryption.
 """

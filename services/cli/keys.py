@@ -1,4 +1,4 @@
-"""`haven keys ...` (issue 4): rotate key-encryption keys, show their status.
+"""`haven keys ...`: rotate key-encryption keys, show their status.
 
 The logic lives in `services.crypto.rotation`; these commands only call it and print.
 """
@@ -132,7 +132,7 @@ def retire(
 
     Afterwards, database backups taken before the rotation can no longer be decrypted with this
     keyring; that includes the wrapped keys of cases erased since those backups. Keyring
-    backups that still hold the old versions must be destroyed too (see the README).
+    backups that still hold the old versions must be destroyed too (see docs/security.md).
     """
     runtime = _runtime()
     try:

@@ -20,7 +20,7 @@ MIN_COINCIDENCES = 2
 
 
 def blind_index_bits(planned_records: int) -> int:
-    """Truncation for `planned_records` records, by design.md's rule.
+    """Truncation for `planned_records` records, within the leakage budget.
 
     With R records and b-bit tokens, a value matches by coincidence C = R / 2^b other records on
     average. The rule asks for 2 <= C < sqrt(R):

@@ -1,5 +1,5 @@
 # ruff: noqa: RUF002, RUF003  (the Arabic-script letters in this file are intentional)
-"""Search normalisation for blind indexes (design.md, "Search without plaintext").
+"""Search normalisation for blind indexes (docs/security.md, "Search without plaintext").
 
 One canonical form, so that every way a caseworker might type the same name gives the same
 blind-index token. In order:

@@ -13,7 +13,7 @@ A batch job that owns its transactions (each batch commits on its own), so it is
 Old KEK versions stay in the keyring until `retire_old_versions` (`haven keys retire`) destroys
 them, which it does only when no live data key uses them any more. That is the step that makes
 database backups (and dead row versions, WAL archives) from before the rotation unreadable,
-including the wrapped keys of cases erased since: see the README.
+including the wrapped keys of cases erased since: see docs/security.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Rules for usernames and new passwords (design.md: length, no composition rules, not common)."""
+"""Rules for usernames and new passwords (long, no composition rules, not common)."""
 
 from __future__ import annotations
 

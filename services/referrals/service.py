@@ -57,7 +57,7 @@ ServiceType = Literal[
     "shelter",
     "gbv_response",
 ]
-"""Service types a referral can ask for (design.md); the API schema uses this same type."""
+"""Service types a referral can ask for; the API schema uses this same type."""
 SERVICE_TYPES: frozenset[str] = frozenset(get_args(ServiceType))
 URGENCIES = ("high", "medium", "low")
 CONSENT_BASES = frozenset({"caregiver", "child", "best_interest_override"})

@@ -1,4 +1,4 @@
-"""Hostile queries to the audit endpoints are 422 naming the parameter, never a 500 (M5).
+"""Hostile queries to the audit endpoints are 422 naming the parameter, never a 500.
 
 `cursor` is the last seq served: `str.isdigit()` also takes "①" (int() refuses it) and 19 nines
 overflow the database's 64-bit integer. `since` near year 1 with a positive offset overflowed

@@ -1,4 +1,4 @@
-"""Hostile cursors and `If-Match` headers on the case endpoints are 4xx, never a 500 (M5).
+"""Hostile cursors and `If-Match` headers on the case endpoints are 4xx, never a 500.
 
 A case cursor holds a time and an id; a time near year 1 with a positive offset (or year 9999
 with a negative one) overflowed when converted to UTC. `If-Match` takes one version of at most

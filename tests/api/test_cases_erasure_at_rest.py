@@ -1,4 +1,4 @@
-"""After an erasure the destroyed wrapped data key is gone from disk too (review M4).
+"""After an erasure the destroyed wrapped data key is gone from disk too.
 
 On SQLite the page that held the wrapped key used to linger in `haven.db-wal` until some later
 checkpoint; the erasure now checkpoints (TRUNCATE) once its transaction has committed, and

@@ -1,4 +1,7 @@
-"""The running service's OpenAPI document agrees with ../shared/api-contract.md."""
+"""The running service's OpenAPI document holds every operation of the published REST contract.
+
+Partner agencies integrate against a fixed list of operations (method, path, whether a token is
+needed); the list below is that contract, so a renamed or dropped route fails here."""
 
 from __future__ import annotations
 

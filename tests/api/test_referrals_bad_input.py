@@ -1,4 +1,4 @@
-"""Hostile input to the referral endpoints is a 4xx naming the field, never a 500 (review M5).
+"""Hostile input to the referral endpoints is a 4xx naming the field, never a 500.
 
 Each of these was a 500 on SQLite, PostgreSQL or both: an `If-Match` too long for the database's
 integer, a consent time whose conversion to UTC overflows, cursors holding such times or huge

@@ -1,4 +1,4 @@
-"""Closing a case ends every partner's access to it (security review H1).
+"""Closing a case ends every partner's access to it.
 
 A supervisor's closure cancels the case's live referrals in the same transaction (reason
 `case_closed`, recorded and audited like any cancel); and, as defence in depth, a partner never

@@ -1,7 +1,7 @@
 """PostgreSQL: the application's role may only INSERT and SELECT audit rows; only a DBA can
 tamper (and verify then catches it).
 
-Sets up the production roles of the README ("Database roles") on a fresh database: an owner that
+Sets up the production roles of docs/audit.md ("Database roles") on a fresh database: an owner that
 ran the migrations, and an application role with INSERT and SELECT on `audit_events`.
 """
 

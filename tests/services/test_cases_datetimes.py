@@ -1,4 +1,4 @@
-"""`UTCDateTime` and the supported range of caller-given times (review M5).
+"""`UTCDateTime` and the supported range of caller-given times.
 
 `0001-01-01T00:00:00+01:00` is a valid aware datetime whose UTC equivalent is before year 1:
 converting it raised OverflowError deep inside the database layer. Callers now check

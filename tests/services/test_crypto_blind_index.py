@@ -1,4 +1,4 @@
-"""Blind-index sizing (design.md's rule) and tokens."""
+"""Blind-index sizing (the leakage budget) and tokens."""
 
 from __future__ import annotations
 

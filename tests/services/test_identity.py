@@ -201,7 +201,8 @@ def test_the_account_window_slides_per_address(db: Session, settings: Settings) 
     db.flush()
     assert throttle.retry_after(db, settings, key=key, address="10.0.0.1") is None  # 9 < 10
     _fail(db, key, "10.0.0.1", 0)
-    # The account's failures from other addresses never lock this one out (M1).
+    # The account's failures from other addresses never lock this one out:
+    # a stranger must not be able to lock a known user out from anywhere.
     for _ in range(20):
         _fail(db, key, "10.0.0.3", 0)
     db.flush()

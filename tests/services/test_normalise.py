@@ -1,5 +1,5 @@
 # ruff: noqa: RUF001  (Arabic-script test data is intentional)
-"""Search normalisation (design.md): properties and the Latin, Arabic and Kurdish variants."""
+"""Search normalisation: properties and the Latin, Arabic and Kurdish variants."""
 
 from __future__ import annotations
 
