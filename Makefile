@@ -1,4 +1,4 @@
-# Haven: the two commands a new user needs are `make run` and `make test`.
+# Haven: the two commands a new user needs are `make run` and `make test`; `make help` lists all.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,24 +6,50 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres lint format bench bench-full clean
+# uv installs exactly what uv.lock records (versions and hashes). It is itself pinned and kept in
+# its own small venv, .tools/, so the project's venv holds only the project's packages.
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
 
-install: $(VENV)/.installed
+.DEFAULT_GOAL := help
+.PHONY: help install install-runtime run test test-sqlite test-postgres test-fast lint format \
+	lock upgrade migration-checksums bench bench-full clean
 
-$(VENV)/.installed: pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+
+install: $(VENV)/.installed-dev ## the developer's venv: runtime + test and lint tools, from uv.lock
+
+install-runtime: $(VENV)/.installed-runtime ## the runtime only, from uv.lock (what `make run` uses)
+
+# --locked: refuse when pyproject.toml and uv.lock disagree (run `make lock`) instead of
+# silently resolving something else.
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra dev
+	@touch $(VENV)/.installed-runtime $@
+
+# --inexact: leave the dev tools of an earlier `make install` in place; a fresh venv gets the
+# runtime and nothing else.
+$(VENV)/.installed-runtime: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --inexact
 	@touch $@
 
-run: install
+run: install-runtime ## migrate ./var/haven.db, create the first admin, serve on :8000
 	@mkdir -p -m 700 var
 	$(BIN)/haven migrate
 	$(BIN)/haven bootstrap --username admin --generate-password --if-empty
 	@echo "==> Haven API on http://$${HAVEN_HOST:-127.0.0.1}:$${HAVEN_PORT:-8000}  (docs: /docs, stop: Ctrl-C)"
 	$(BIN)/haven serve
 
-test: install test-sqlite
+test: install test-sqlite ## the whole suite on SQLite, then on PostgreSQL when one answers
 	@if $(PY) -m tests.databases --probe; then \
 		$(MAKE) --no-print-directory test-postgres; \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
@@ -32,26 +58,39 @@ test: install test-sqlite
 		echo "PostgreSQL does not answer on $${HAVEN_TEST_DATABASE_URL:-127.0.0.1:5432}: PostgreSQL pass skipped"; \
 	fi
 
-test-sqlite: install
+test-sqlite: install ## the suite on SQLite only
 	HAVEN_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgres: install
+test-postgres: install ## the suite on PostgreSQL only (HAVEN_TEST_DATABASE_URL)
 	HAVEN_TEST_BACKEND=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install
+test-fast: install ## SQLite, all cores, stop at the first failure, the 20 slowest tests
+	HAVEN_TEST_BACKEND=sqlite $(BIN)/pytest -n auto -x -q --durations=20 $(PYTEST_ARGS)
+
+lint: install ## ruff (lint + format check), mypy, and the lock file matches pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy api services models
+	$(UV) lock --check
 
-format: install
+format: install ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+lock: | $(UV) ## after editing dependencies in pyproject.toml: update uv.lock (keeps other pins)
+	$(UV) lock
+
+upgrade: | $(UV) ## move every pin in uv.lock to the newest version pyproject.toml allows
+	$(UV) lock --upgrade
+
+migration-checksums: install ## record the checksum of a newly added migration revision
+	$(PY) -m migrations.checksums
+
+bench: install ## ratios against a plaintext baseline (~7.5 min, local PostgreSQL)
 	$(PY) -m bench --profile bench
 
-bench-full: install
+bench-full: install ## the long benchmark: 100,000 cases, 1,000,000 audit events
 	$(PY) -m bench --profile bench-full
 
-clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+clean: ## remove the venvs and tool caches
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
