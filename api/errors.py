@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 from services import audit, errors
+from services.actions import Action
 from services.availability import Cause, unavailable_cause
 
 log = logging.getLogger("haven.errors")
@@ -62,7 +63,9 @@ def _request_id(request: Request) -> str | None:
 def _record_refusal(request: Request, error: errors.Refusal) -> None:
     principal = getattr(request.state, "principal", None)
     action = error.action or (
-        "auth.token_rejected" if isinstance(error, errors.Unauthenticated) else "access.denied"
+        Action.AUTH_TOKEN_REJECTED
+        if isinstance(error, errors.Unauthenticated)
+        else Action.ACCESS_DENIED
     )
     route = request.scope.get("route")
     try:

@@ -39,7 +39,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.dbutil import libpq_dsn
 from models.audit import AuditEvent
 from services import audit
+from services.actions import Action
 from services.audit.chain import CHAIN_VERSION, canonical_select_columns
+from services.audit.enums import ActorType
 from services.audit.log import Actor
 from services.audit.verify import verify_chain
 from services.cases.search_index import blind_index
@@ -260,7 +262,7 @@ def audit_appends(
     the chain lock) against a plain INSERT of the same row into an unchained table."""
     PLAIN_AUDIT.create(baseline_engine, checkfirst=True)
     plain_factory = sessionmaker(bind=baseline_engine)
-    actor = Actor(type="user", id=uuid.uuid4(), role="caseworker", agency_id=uuid.uuid4())
+    actor = Actor(type=ActorType.USER, id=uuid.uuid4(), role="caseworker", agency_id=uuid.uuid4())
 
     def haven_one() -> None:
         case_id = uuid.uuid4()
@@ -268,7 +270,7 @@ def audit_appends(
             audit.record(
                 session,
                 actor,
-                "case.read",
+                Action.CASE_READ,
                 resource_type="case",
                 resource_id=case_id,
                 case_id=case_id,

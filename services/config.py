@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-StaffRole = Literal["system_admin", "agency_admin", "supervisor", "caseworker", "auditor"]
+from services.identity.enums import Role
 
 
 def default_database_url() -> str:
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
-    mfa_required_roles: Annotated[frozenset[StaffRole], NoDecode] = frozenset()
+    mfa_required_roles: Annotated[frozenset[Role], NoDecode] = frozenset()
     """Comma-separated roles that must use a TOTP second factor, e.g. `supervisor,system_admin`."""
     totp_issuer: str = "Haven"
 

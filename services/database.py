@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from models.db import make_engine
@@ -22,17 +23,45 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run alembic in one transaction on one connection.
+
+    On SQLite, foreign keys are not enforced while it runs: SQLite adds a constraint by
+    rebuilding the table (create a copy, drop the old one, rename), and with enforcement on,
+    dropping the old table would first delete every row that references it (ON DELETE
+    CASCADE). The setting only takes effect outside a transaction, so it is switched on the
+    driver's connection before the transaction begins; before committing, every reference is
+    checked (`PRAGMA foreign_key_check`), so a migration cannot leave a dangling one."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _foreign_keys(connection, enforced=False)
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config, revision)
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if dangling:
+                        raise RuntimeError(f"migration left dangling references: {dangling[:5]}")
+        finally:
+            if sqlite:
+                _foreign_keys(connection, enforced=True)
+
+
+def _foreign_keys(connection: Connection, *, enforced: bool) -> None:
+    driver = connection.connection.driver_connection
+    if driver is None:  # pragma: no cover - a pooled connection always has one
+        raise RuntimeError("no database connection")
+    driver.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
 
 
 def is_migrated(engine: Engine) -> bool:

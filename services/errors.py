@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from services.availability import Cause
 
+from services.actions import Action
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -29,7 +31,7 @@ class DomainError(Exception):
         self,
         detail: str | None = None,
         *,
-        action: str | None = None,
+        action: Action | None = None,
         resource_type: str | None = None,
         resource_id: object | None = None,
         case_id: object | None = None,

@@ -17,71 +17,47 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
 
+from services.actions import Action
+from services.cases.enums import CaseStatus
 from services.errors import Forbidden, NotFound
+from services.identity.enums import PrincipalKind, Role, Scope
+from services.referrals.enums import ReferralStatus
 
-
-class Role(StrEnum):
-    SYSTEM_ADMIN = "system_admin"
-    AGENCY_ADMIN = "agency_admin"
-    SUPERVISOR = "supervisor"
-    CASEWORKER = "caseworker"
-    AUDITOR = "auditor"
-
-
-class Scope(StrEnum):
-    REFERRALS_READ = "referrals:read"
-    REFERRALS_RESPOND = "referrals:respond"
-
-
-class Action(StrEnum):
-    AGENCY_CREATE = "agency.create"
-    AGENCY_LIST = "agency.list"
-    USER_CREATE = "user.create"
-    USER_LIST = "user.list"
-    USER_READ = "user.read"
-    USER_UPDATE = "user.update"
-    USER_RESET_PASSWORD = "user.reset_password"  # noqa: S105 (an action name)
-    API_CLIENT_CREATE = "api_client.create"
-    API_CLIENT_LIST = "api_client.list"
-    API_CLIENT_DELETE = "api_client.delete"
-    CASE_CREATE = "case.create"
-    CASE_READ = "case.read"
-    CASE_LIST = "case.list"
-    CASE_SEARCH = "case.search"
-    CASE_UPDATE = "case.update"
-    CASE_STAGE = "case.stage"
-    CASE_ASSIGN = "case.assign"
-    CASE_CLOSE = "case.close"
-    CASE_REOPEN = "case.reopen"
-    CASE_ERASE = "case.erase"
-    CASE_ACCESS_LOG = "case.access_log"
-    NOTE_CREATE = "note.create"
-    NOTE_LIST = "note.list"
-    REFERENCE_READ = "reference.read"
-    REFERRAL_CREATE = "referral.create"
-    REFERRAL_READ = "referral.read"
-    REFERRAL_LIST = "referral.list"
-    REFERRAL_APPROVE = "referral.approve"
-    REFERRAL_REJECT = "referral.reject"
-    REFERRAL_CANCEL = "referral.cancel"
-    REFERRAL_ACCEPT = "referral.accept"
-    REFERRAL_DECLINE = "referral.decline"
-    REFERRAL_UPDATE = "referral.update"
-    REFERRAL_COMPLETE = "referral.complete"
-    AUDIT_READ = "audit.read"
-    AUDIT_VERIFY = "audit.verify"
+__all__ = [
+    "PARTNER_LIVE_STATUSES",
+    "PARTNER_VISIBLE_STATUSES",
+    "ROLE_ACTIONS",
+    "SCOPE_ACTIONS",
+    "Action",
+    "Principal",
+    "Role",
+    "Scope",
+    "allowed",
+    "assignable_roles",
+    "can_manage_agency_members",
+    "can_see_case",
+    "can_see_referral",
+    "case_filter",
+    "check_case",
+    "not_found",
+    "partner_sees_case_fields",
+    "referral_filter",
+    "require",
+    "user_filter",
+]
+"""`Action`, `Role` and `Scope` are defined in `services.actions` and `services.identity.enums`;
+they are re-exported here because every use case asks the policy about them."""
 
 
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a staff user (role) or a partner API client (scopes), of one agency."""
 
-    kind: Literal["user", "client"]
+    kind: PrincipalKind
     id: uuid.UUID
     """User id, or the API client's row id."""
     agency_id: uuid.UUID
@@ -95,11 +71,11 @@ class Principal:
 
     @property
     def is_user(self) -> bool:
-        return self.kind == "user"
+        return self.kind == PrincipalKind.USER
 
     @property
     def is_client(self) -> bool:
-        return self.kind == "client"
+        return self.kind == PrincipalKind.CLIENT
 
 
 _CASE_ROLES = frozenset({Role.SUPERVISOR, Role.CASEWORKER})
@@ -148,7 +124,7 @@ ROLE_ACTIONS: Mapping[Action, frozenset[Role]] = {
 }
 
 # Which scope lets a partner API client attempt an action.
-SCOPE_ACTIONS: Mapping[Action, str] = {
+SCOPE_ACTIONS: Mapping[Action, Scope] = {
     Action.REFERRAL_LIST: Scope.REFERRALS_READ,
     Action.REFERRAL_READ: Scope.REFERRALS_READ,
     Action.REFERENCE_READ: Scope.REFERRALS_READ,
@@ -174,7 +150,7 @@ def require(principal: Principal, action: Action) -> None:
         steps = ", ".join(sorted(principal.restricted_to))
         raise Forbidden(
             f"This token is only good for: {steps}. Complete that first (see /auth/me).",
-            action=action.value,
+            action=action,
         )
     if not allowed(principal, action):
         if principal.is_client:
@@ -186,13 +162,13 @@ def require(principal: Principal, action: Action) -> None:
             )
         else:
             detail = f"Your role may not perform {action.value}."
-        raise Forbidden(detail, action=action.value)
+        raise Forbidden(detail, action=action)
 
 
 def not_found(action: Action, resource_type: str, resource_id: object) -> NotFound:
     return NotFound(
         f"No {resource_type} with that id.",
-        action=action.value,
+        action=action,
         resource_type=resource_type,
         resource_id=resource_id,
     )
@@ -244,17 +220,26 @@ def check_case(
 # --- referrals -----------------------------------------------------------------------------
 
 PARTNER_VISIBLE_STATUSES = frozenset(
-    {"sent", "accepted", "in_progress", "completed", "declined", "cancelled"}
+    {
+        ReferralStatus.SENT,
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.IN_PROGRESS,
+        ReferralStatus.COMPLETED,
+        ReferralStatus.DECLINED,
+        ReferralStatus.CANCELLED,
+    }
 )
 """A partner lists referrals addressed to it once sent; never a pending or rejected one."""
 
-PARTNER_LIVE_STATUSES = frozenset({"sent", "accepted", "in_progress"})
+PARTNER_LIVE_STATUSES = frozenset(
+    {ReferralStatus.SENT, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS}
+)
 """Only while a referral is live does the partner see any case field."""
 
 
 def partner_sees_case_fields(status: str, case_status: str) -> bool:
     """Only a live referral of an OPEN case: closing a case ends every partner's access."""
-    return status in PARTNER_LIVE_STATUSES and case_status == "open"
+    return status in PARTNER_LIVE_STATUSES and case_status == CaseStatus.OPEN
 
 
 def can_see_referral(

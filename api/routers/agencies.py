@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from api.deps import PrincipalDep, SessionDep
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import AgencyCreate, AgencyList, AgencyOut
 from services.identity import admin
+from services.kit.pages import DEFAULT_LIMIT
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
 apply (each request's session must commit through `TransactionalRoute`)."""
-
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
-]
 
 
 @router.post(
@@ -44,7 +39,7 @@ def create_agency(body: AgencyCreate, principal: PrincipalDep, session: SessionD
 def list_agencies(
     principal: PrincipalDep,
     session: SessionDep,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> AgencyList:
     page = admin.list_agencies(session, principal, limit=limit, cursor=cursor)

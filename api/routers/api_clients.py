@@ -8,19 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep
+from api.pagination import CursorQuery, LimitQuery
 from api.routing import TransactionalRoute
 from api.schemas.identity import ApiClientCreate, ApiClientCreated, ApiClientList, ApiClientOut
 from models.identity import ApiClient
 from services.identity import admin
+from services.kit.pages import DEFAULT_LIMIT
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
 apply (each request's session must commit through `TransactionalRoute`)."""
-
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
-]
 
 
 def client_out(client: ApiClient) -> ApiClientOut:
@@ -65,7 +62,7 @@ def create_api_client(
 def list_api_clients(
     principal: PrincipalDep,
     session: SessionDep,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     agency_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> ApiClientList:

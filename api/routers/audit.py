@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.pagination import LimitQuery
 from api.routing import TransactionalRoute
 from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
 from services.audit import queries
+from services.kit.pages import DEFAULT_LIMIT
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
 apply (each request's session, and so its audit event, must commit through it)."""
 
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
 CursorQuery = Annotated[
     str | None,
     Query(
@@ -48,7 +49,7 @@ def list_audit_events(
         SinceTime | None,
         Query(description="Events at or after (RFC 3339; years 1900 to 2100)."),
     ] = None,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> AuditEventList:
     page = queries.list_events(
@@ -91,7 +92,7 @@ def case_access_log(
     case_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> AuditEventList:
     page = queries.case_access_log(session, principal, case_id, limit=limit, cursor=cursor)

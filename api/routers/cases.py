@@ -20,6 +20,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.cases import (
@@ -29,15 +30,13 @@ from api.schemas.cases import (
     CaseList,
     CaseOut,
     CasePatch,
-    CaseStatus,
     Erasure,
     NoteCreate,
     NoteList,
     NoteOut,
-    RiskLevel,
-    Stage,
     StageMove,
 )
+from services.cases.enums import CaseStatus, RiskLevel, Stage
 from services.cases.erasure import erase_case
 from services.cases.intake import create_case
 from services.cases.listing import CaseQuery, list_cases
@@ -46,6 +45,7 @@ from services.cases.read import read_case
 from services.cases.update import update_case
 from services.cases.views import CaseView, NoteView
 from services.cases.workflow import assign_case, close_case, move_stage, reopen_case
+from services.kit.pages import DEFAULT_LIMIT
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: `include_router` keeps each route's own class, so the parent's is not enough."""
@@ -74,11 +74,6 @@ ETAG: Responses = {
     }
 }
 STALE: Responses = {412: _problem("If-Match names a version that is no longer current")}
-
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
-Cursor = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
-]
 
 
 def _case(view: CaseView, response: Response) -> CaseOut:
@@ -160,8 +155,8 @@ def index(
     stage: Stage | None = None,
     owner_id: uuid.UUID | None = None,
     overdue: bool = False,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> CaseList:
     page = list_cases(
         session,
@@ -361,8 +356,8 @@ def notes(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> NoteList:
     page = list_notes(session, keyring, principal, case_id, limit=limit, cursor=cursor)
     return NoteList(items=[_note(item) for item in page.items], next_cursor=page.next_cursor)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.referrals import (
@@ -27,22 +27,19 @@ from api.schemas.referrals import (
     ReferralCreate,
     ReferralList,
     ReferralOut,
-    ReferralStatus,
     StaffReferral,
 )
-from services import referrals
-from services.errors import InvalidInput
-from services.policy import Action
-from services.referrals.service import ServiceType
+from services.actions import Action
+from services.kit.pages import DEFAULT_LIMIT
+from services.kit.versions import etag
+from services.referrals import service as referrals
+from services.referrals.enums import ReferralStatus, ServiceType
+from services.referrals.views import ReferralView, StaffReferralView
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here too: routes are built by this router, so `api_router`'s route_class alone does not
 reach them (FastAPI >= 0.16x includes routers lazily); without it nothing would commit."""
 
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50).")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
-]
 StatusQuery = Annotated[
     ReferralStatus | None,
     Query(
@@ -79,30 +76,18 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _schema(view: referrals.ReferralView) -> StaffReferral | PartnerReferral:
-    if isinstance(view, referrals.StaffReferralView):
+def _schema(view: ReferralView) -> StaffReferral | PartnerReferral:
+    if isinstance(view, StaffReferralView):
         return StaffReferral.model_validate(view)
     return PartnerReferral.model_validate(view)
 
 
-def _etag(response: Response, view: referrals.ReferralView) -> None:
-    response.headers["ETag"] = f'"{view.version}"'
-
-
-_ETAG = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*', re.ASCII)
-"""One version as an ETag: ASCII digits only (not "²" or "①"), at most 9 of them (a version
-never gets near; a longer one would overflow the database's integer)."""
+def _etag(response: Response, view: ReferralView) -> None:
+    response.headers["ETag"] = etag(view.version)
 
 
 def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    match = _ETAG.fullmatch(if_match)
-    if match is None:
-        raise InvalidInput.field(
-            ("header", "If-Match"), 'Expected the ETag you read: one version, e.g. "3".'
-        )
-    return int(match.group(1))
+    return referrals.REFERRAL_VERSIONS.parse_if_match(if_match, required=False)
 
 
 def _query(
@@ -178,7 +163,7 @@ def list_case_referrals(
     status: StatusQuery = None,
     overdue: OverdueQuery = None,
     service_type: ServiceQuery = None,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> ReferralList:
     page = referrals.list_case_referrals(
@@ -204,7 +189,7 @@ def list_referrals(
     status: StatusQuery = None,
     overdue: OverdueQuery = None,
     service_type: ServiceQuery = None,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> ReferralList:
     page = referrals.list_referrals(

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import (
     PasswordResetRequest,
     PasswordResetResponse,
-    RoleName,
     UserCreate,
     UserList,
     UserOut,
@@ -22,15 +22,13 @@ from api.schemas.identity import (
 from models.identity import User
 from services.errors import InvalidInput
 from services.identity import admin
+from services.identity.enums import Role
+from services.kit.pages import DEFAULT_LIMIT
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
 apply (each request's session must commit through `TransactionalRoute`)."""
 
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
-]
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": "Conflict"}
 }
@@ -73,10 +71,10 @@ def create_user(body: UserCreate, principal: PrincipalDep, session: SessionDep) 
 def list_users(
     principal: PrincipalDep,
     session: SessionDep,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
     agency_id: Annotated[uuid.UUID | None, Query()] = None,
-    role: Annotated[RoleName | None, Query()] = None,
+    role: Annotated[Role | None, Query()] = None,
 ) -> UserList:
     page = admin.list_users(
         session, principal, limit=limit, cursor=cursor, agency_id=agency_id, role=role

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
+from services.audit.enums import ActorType, AuditOutcome
+from services.identity.enums import Role
 
 
 def _supported_time(value: datetime) -> datetime:
@@ -22,9 +24,9 @@ SinceTime = Annotated[datetime, AfterValidator(_supported_time)]
 
 
 class AuditActor(BaseModel):
-    type: Literal["user", "client", "anonymous"]
+    type: ActorType
     id: uuid.UUID | None = None
-    role: str | None = Field(default=None, description="A staff user's role.")
+    role: Role | None = Field(default=None, description="A staff user's role.")
     scopes: list[str] | None = Field(default=None, description="An API client's scopes.")
     agency_id: uuid.UUID | None = None
 
@@ -37,7 +39,7 @@ class AuditEventOut(BaseModel):
     resource_type: str | None
     resource_id: str | None
     case_id: uuid.UUID | None = Field(description="The case the event concerns, if any.")
-    outcome: Literal["success", "denied", "error"]
+    outcome: AuditOutcome
     request_id: str | None
     client_address: str | None
     fields: list[str] = Field(description="Names of the fields touched (never their values).")

@@ -1,6 +1,6 @@
 """Request and response bodies of the case endpoints (the REST contract's "Cases" section).
 
-Request models are strict (`extra="forbid"`, enums as `Literal`, bounded lengths). Text is never
+Request models are strict (`extra="forbid"`, the service's enums, bounded lengths). Text is never
 stripped or normalised: Arabic and Kurdish names are stored and returned exactly as sent.
 """
 
@@ -9,16 +9,11 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-Sex = Literal["female", "male", "other", "unknown"]
-SeparationStatus = Literal["unaccompanied", "separated", "with_caregiver", "unknown"]
-RiskLevel = Literal["high", "medium", "low"]
-CaseStatus = Literal["open", "closed"]
-Stage = Literal["registration", "assessment", "case_plan", "implementation", "follow_up", "closure"]
-
+from services.cases.enums import CaseStatus, RiskLevel, SeparationStatus, Sex, Stage
 
 _LINE_BREAKS = frozenset("\n\r\t")
 

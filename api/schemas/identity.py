@@ -8,10 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RoleName = Literal["system_admin", "agency_admin", "supervisor", "caseworker", "auditor"]
-ScopeName = Literal["referrals:read", "referrals:respond"]
-Step = Literal["password.change", "mfa.enrol"]
-
+from services.identity.enums import Role, Scope, TokenStep
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
 """One-line names: no NUL (PostgreSQL text cannot hold it) and no control characters."""
@@ -45,7 +42,7 @@ class TokenResponse(BaseModel):
 
 
 class LoginResponse(TokenResponse):
-    restricted_to: list[Step] = Field(
+    restricted_to: list[TokenStep] = Field(
         default_factory=list,
         description="Non-empty: the token is good only for these steps "
         "(`password.change`: POST /auth/password; `mfa.enrol`: POST /auth/mfa/enrol and "
@@ -61,17 +58,17 @@ class ClientTokenResponse(TokenResponse):
 class UserMe(BaseModel):
     id: uuid.UUID
     username: str
-    role: RoleName
+    role: Role
     agency_id: uuid.UUID
     mfa_enabled: bool
     must_change_password: bool
-    restricted_to: list[Step]
+    restricted_to: list[TokenStep]
 
 
 class ClientMe(BaseModel):
     client_id: str
     agency_id: uuid.UUID
-    scopes: list[ScopeName]
+    scopes: list[Scope]
 
 
 class PasswordChangeRequest(Strict):
@@ -85,7 +82,7 @@ class PasswordChangeRequest(Strict):
 
 
 class StepsResponse(BaseModel):
-    restricted_to: list[Step]
+    restricted_to: list[TokenStep]
     """Steps the caller's token is still restricted to; empty when it is a full token now."""
 
 
@@ -140,7 +137,7 @@ class UserCreate(Strict):
         max_length=1024,
         description="At least 12 characters (up to 128), not a common password.",
     )
-    role: RoleName
+    role: Role
     agency_id: uuid.UUID
     must_change_password: bool = Field(
         default=False,
@@ -152,7 +149,7 @@ class UserCreate(Strict):
 class UserOut(BaseModel):
     id: uuid.UUID
     username: str
-    role: RoleName
+    role: Role
     agency_id: uuid.UUID
     is_active: bool
     mfa_enabled: bool
@@ -167,7 +164,7 @@ class UserList(BaseModel):
 
 class UserUpdate(Strict):
     is_active: bool | None = None
-    role: RoleName | None = None
+    role: Role | None = None
 
 
 class PasswordResetRequest(Strict):
@@ -185,7 +182,7 @@ class PasswordResetResponse(BaseModel):
 class ApiClientCreate(Strict):
     agency_id: uuid.UUID
     name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
-    scopes: list[ScopeName] = Field(min_length=1, max_length=10)
+    scopes: list[Scope] = Field(min_length=1, max_length=10)
 
 
 class ApiClientOut(BaseModel):
@@ -193,7 +190,7 @@ class ApiClientOut(BaseModel):
     client_id: str
     name: str
     agency_id: uuid.UUID
-    scopes: list[ScopeName]
+    scopes: list[Scope]
     created_at: datetime
 
 

@@ -18,20 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
-from services.referrals.service import ServiceType
-
-Urgency = Literal["high", "medium", "low"]
-ConsentBasis = Literal["caregiver", "child", "best_interest_override"]
-ReferralStatus = Literal[
-    "pending_approval",
-    "sent",
-    "rejected",
-    "accepted",
-    "declined",
-    "in_progress",
-    "completed",
-    "cancelled",
-]
+from services.identity.enums import PrincipalKind
+from services.referrals.enums import ConsentBasis, ReferralStatus, ServiceType, Urgency
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -105,7 +93,7 @@ class PartnerConsentOut(_Out):
 
 class ReferralUpdateOut(_Out):
     id: uuid.UUID
-    author_type: Literal["client", "user"]
+    author_type: PrincipalKind
     author_id: uuid.UUID
     note: str
     created_at: datetime

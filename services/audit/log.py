@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from models.audit import AuditEvent
 from models.base import utcnow
+from services.actions import Action
 from services.audit.chain import CONTENT_COLUMNS, GENESIS_HASH, chained_hash, content_prefix
 from services.audit.context import current_request
+from services.audit.enums import ActorType, AuditOutcome
 from services.policy import Principal
 
 log = logging.getLogger("haven.audit")
@@ -51,7 +53,7 @@ _LIMITS = {
 
 @dataclass(frozen=True)
 class Actor:
-    type: str
+    type: ActorType
     id: uuid.UUID | None = None
     role: str | None = None
     scopes: str | None = None
@@ -59,7 +61,7 @@ class Actor:
 
 
 def anonymous() -> Actor:
-    return Actor(type="anonymous")
+    return Actor(type=ActorType.ANONYMOUS)
 
 
 def actor_for(principal: Principal | None) -> Actor:
@@ -67,13 +69,13 @@ def actor_for(principal: Principal | None) -> Actor:
         return anonymous()
     if principal.is_client:
         return Actor(
-            type="client",
+            type=ActorType.CLIENT,
             id=principal.id,
             scopes=" ".join(sorted(principal.scopes)),
             agency_id=principal.agency_id,
         )
     return Actor(
-        type="user",
+        type=ActorType.USER,
         id=principal.id,
         role=principal.role.value if principal.role else None,
         agency_id=principal.agency_id,
@@ -111,13 +113,13 @@ def _cut(name: str, value: str | None) -> str | None:
 def record(
     session: Session,
     actor: Actor | Principal | None,
-    action: str,
+    action: Action,
     *,
     resource_type: str | None = None,
     resource_id: object | None = None,
     case_id: uuid.UUID | None = None,
     fields: Iterable[str] = (),
-    outcome: str = "success",
+    outcome: AuditOutcome = AuditOutcome.SUCCESS,
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Queue one audit event; it is chained and written when `session` commits.
@@ -126,8 +128,9 @@ def record(
     """
     if not isinstance(actor, Actor):
         actor = actor_for(actor)
-    if outcome not in ("success", "denied", "error"):
-        raise ValueError(f"unknown audit outcome {outcome!r}")
+    # Checked at run time too: a bare string would still satisfy the database's CHECK on
+    # `outcome`, but an unknown action would be an event nobody can look up.
+    action, outcome = Action(action), AuditOutcome(outcome)
     meta = current_request()
     field_names = sorted(set(fields))
     pending: list[_Pending] = session.info.setdefault(PENDING_KEY, [])
@@ -136,19 +139,19 @@ def record(
             _open_transactions(session),
             {
                 "at": utcnow(),
-                "actor_type": actor.type,
+                "actor_type": ActorType(actor.type).value,
                 "actor_id": actor.id,
                 "actor_role": _cut("actor_role", actor.role),
                 "actor_scopes": _cut("actor_scopes", actor.scopes),
                 "actor_agency_id": actor.agency_id,
-                "action": _cut("action", action),
+                "action": _cut("action", action.value),
                 "resource_type": _cut("resource_type", resource_type),
                 "resource_id": None
                 if resource_id is None
                 else _cut("resource_id", str(resource_id)),
                 "case_id": case_id,
                 "fields": json.dumps(field_names, ensure_ascii=True) if field_names else None,
-                "outcome": outcome,
+                "outcome": outcome.value,
                 "client_address": _cut("client_address", meta.client_address),
                 "request_id": _cut("request_id", meta.request_id),
                 "detail": json.dumps(detail, sort_keys=True, ensure_ascii=True) if detail else None,
@@ -160,11 +163,11 @@ def record(
 def record_refusal(
     session_factory: sessionmaker[Session],
     actor: Actor | Principal | None,
-    action: str,
+    action: Action,
     **kwargs: Any,
 ) -> None:
     """Record a refusal in its own transaction, so the failed request's rollback keeps it."""
-    kwargs.setdefault("outcome", "denied")
+    kwargs.setdefault("outcome", AuditOutcome.DENIED)
     with session_factory() as session, session.begin():
         record(session, actor, action, **kwargs)
 

@@ -48,6 +48,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from services.actions import Action
 from services.audit.chain import CHAINED_COLUMNS, GENESIS_HASH, tuple_hash
 
 SCRATCH = MetaData()
@@ -106,7 +107,7 @@ def _writer(url: str, variant: str, worker: int, count: int, barrier: Any, finis
             if variant == "lock-at-commit":
                 from services import audit
 
-                audit.record(session, None, "case.update", resource_type="case", resource_id=i)
+                audit.record(session, None, Action.CASE_UPDATE, resource_type="case", resource_id=i)
             elif variant == "lock-round-trips":
                 # The first form of lock at commit: lock, read the head, insert, each a round
                 # trip from Python while the lock is held.

@@ -7,7 +7,6 @@ itself audited). Items never hold a value from a case: the log holds none.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,15 +17,16 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
+from services.actions import Action
+from services.audit.enums import ActorType
 from services.audit.log import record
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import InvalidInput
-from services.policy import Action, Principal, require
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+from services.kit.cursor import Keyset, SortKey
+from services.kit.pages import DEFAULT_LIMIT, Page, check_limit
+from services.policy import Principal, require
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,8 @@ class EventFilters:
     since: datetime | None = None
 
 
-@dataclass(frozen=True)
-class EventPage:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
+EventPage = Page[dict[str, Any]]
+"""A page of audit events, each in the API's shape (`event_view`)."""
 
 
 def event_view(event: AuditEvent) -> dict[str, Any]:
@@ -50,9 +48,9 @@ def event_view(event: AuditEvent) -> dict[str, Any]:
         "id": event.actor_id,
         "agency_id": event.actor_agency_id,
     }
-    if event.actor_type == "client":
+    if event.actor_type == ActorType.CLIENT:
         actor["scopes"] = event.actor_scopes.split() if event.actor_scopes else []
-    elif event.actor_type == "user":
+    elif event.actor_type == ActorType.USER:
         actor["role"] = event.actor_role
     return {
         "seq": event.seq,
@@ -71,39 +69,19 @@ def event_view(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-_SEQ = re.compile(r"[0-9]{1,18}")
-"""A cursor is the last seq served: ASCII digits only (`str.isdigit` also takes "①" and "²"),
-at most 18 of them, so it always fits the database's 64-bit integer."""
-
-
-def _cursor_seq(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if _SEQ.fullmatch(cursor) is None:
-        raise InvalidInput.field(("query", "cursor"), "not a cursor returned by this endpoint")
-    return int(cursor)
+BY_SEQ = Keyset("seq", (SortKey(AuditEvent.seq, int, bound=10**18),), plain_position=True)
+"""Chain order; the cursor is the last `seq` served, in ASCII digits (an empty one is 422)."""
 
 
 def _page(
     session: Session, conditions: list[ColumnElement[bool]], limit: int, cursor: str | None
 ) -> EventPage:
-    after = _cursor_seq(cursor)
-    rows = (
-        session.execute(
-            select(AuditEvent)
-            .where(AuditEvent.seq > after, *conditions)
-            .order_by(AuditEvent.seq)
-            .limit(limit + 1)
-        )
-        .scalars()
-        .all()
+    limit = check_limit(limit)
+    statement = BY_SEQ.select_page(
+        select(AuditEvent).where(*conditions), cursor=cursor, limit=limit
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return EventPage(
-        items=[event_view(row) for row in rows],
-        next_cursor=str(rows[-1].seq) if more and rows else None,
-    )
+    page = BY_SEQ.split(session.execute(statement).scalars().all(), limit, lambda e: (e.seq,))
+    return EventPage(items=[event_view(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 def list_events(
@@ -142,7 +120,7 @@ def list_events(
         if value is not None
     }
     detail["returned"] = len(page.items)
-    record(session, principal, Action.AUDIT_READ.value, resource_type="audit_log", detail=detail)
+    record(session, principal, Action.AUDIT_READ, resource_type="audit_log", detail=detail)
     return page
 
 
@@ -162,7 +140,7 @@ def case_access_log(
     record(
         session,
         principal,
-        Action.CASE_ACCESS_LOG.value,
+        Action.CASE_ACCESS_LOG,
         resource_type="case",
         resource_id=case_id,
         case_id=case_id,
@@ -180,7 +158,7 @@ def verify_for(
     record(
         session,
         principal,
-        Action.AUDIT_VERIFY.value,
+        Action.AUDIT_VERIFY,
         resource_type="audit_log",
         detail={
             "valid": report.valid,

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.cases import Case
+from services.actions import Action
 from services.cases.content import CASE_FIELD_PATHS, decrypt_document, values_at
 from services.crypto import Keyring, decrypt_field, encrypt_field, load_data_key
 from services.errors import Forbidden, NotFound
-from services.policy import Action, Principal, case_filter, require
+from services.policy import Principal, case_filter, require
 
 __all__ = [
     "CASE_FIELD_PATHS",
@@ -33,7 +34,7 @@ __all__ = [
 def case_not_found(action: Action, case_id: uuid.UUID) -> NotFound:
     return NotFound(
         "No case with that id.",
-        action=action.value,
+        action=action,
         resource_type="case",
         resource_id=case_id,
         case_id=case_id,

@@ -27,11 +27,12 @@ from models.base import utcnow
 from models.cases import CaseNote, CaseSearchToken, CaseTombstone
 from models.db import SQLITE_BUSY_TIMEOUT_MS
 from services import audit
-from services.cases import idempotency
+from services.actions import Action
 from services.cases.access import load_visible_case
 from services.crypto import Keyring, destroy_data_key, open_sealed, seal
 from services.errors import InvalidInput
-from services.policy import Action, Principal
+from services.kit import idempotency
+from services.policy import Principal
 
 TOMBSTONE_KEY_PURPOSE = "tombstone"
 MAX_REASON_CHARS = 500
@@ -115,7 +116,7 @@ def erase_case(
     audit.record(
         session,
         principal,
-        Action.CASE_ERASE.value,
+        Action.CASE_ERASE,
         resource_type="case",
         resource_id=case_id,
         case_id=case_id,

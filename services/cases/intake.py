@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from models.base import new_id, utcnow
 from models.cases import Case
 from services import audit
-from services.cases import idempotency
+from services.actions import Action
 from services.cases.access import load_visible_case
 from services.cases.content import DOCUMENT_KEYS, encrypt_document, validate_document
 from services.cases.duplicates import find_duplicates
+from services.cases.enums import CaseStatus, Stage
 from services.cases.loading import view_of
 from services.cases.numbers import next_case_number
 from services.cases.schedule import reschedule
@@ -21,7 +22,8 @@ from services.cases.search_index import write_tokens
 from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring, create_data_key
-from services.policy import Action, Principal, require
+from services.kit import idempotency
+from services.policy import Principal, require
 
 
 def create_case(
@@ -43,7 +45,7 @@ def create_case(
         keyring,
         principal,
         idempotency_key,
-        operation="case.create",
+        operation=Action.CASE_CREATE,
         body=dict(body),
         resource_type="case",
         resource_id=case_id,
@@ -58,7 +60,7 @@ def create_case(
         audit.record(
             session,
             principal,
-            Action.CASE_CREATE.value,
+            Action.CASE_CREATE,
             resource_type="case",
             resource_id=case.id,
             case_id=case.id,
@@ -73,8 +75,8 @@ def create_case(
         case_number=next_case_number(session, now),
         agency_id=principal.agency_id,
         owner_id=principal.id,
-        status="open",
-        stage="registration",
+        status=CaseStatus.OPEN,
+        stage=Stage.REGISTRATION,
         risk_level=str(body["risk_level"]),
         data_key_id=data_key_id,
         content=encrypt_document(dek, case_id, document),
@@ -90,7 +92,7 @@ def create_case(
     audit.record(
         session,
         principal,
-        Action.CASE_CREATE.value,
+        Action.CASE_CREATE,
         resource_type="case",
         resource_id=case.id,
         case_id=case.id,

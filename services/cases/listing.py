@@ -11,26 +11,37 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.cases import Case
 from services import audit
+from services.actions import Action
 from services.cases.content import date_of_birth
-from services.cases.cursor import decode_cursor, encode_cursor
+from services.cases.enums import CaseStatus
 from services.cases.loading import views_of
 from services.cases.search_index import candidate_ids, matches_name
 from services.cases.views import CasePage
 from services.config import Settings
 from services.crypto import Keyring, normalise
 from services.errors import InvalidInput
-from services.policy import Action, Principal, case_filter, require
+from services.kit.cursor import Keyset, SortKey
+from services.kit.pages import DEFAULT_LIMIT, check_limit
+from services.policy import Principal, case_filter, require
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+RECENT = Keyset(
+    "created",
+    (
+        SortKey(Case.created_at, datetime, descending=True),
+        SortKey(Case.id, uuid.UUID, descending=True),
+    ),
+)
+"""The default order: newest first."""
+OVERDUE = Keyset("due", (SortKey(Case.next_action_due_at, datetime), SortKey(Case.id, uuid.UUID)))
+"""`?overdue=true`: the longest overdue first."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,7 @@ def list_cases(
         )
     if query.name is not None and not normalise(query.name):
         raise InvalidInput.field(("query", "name"), "The name is empty after normalisation.")
-    if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidInput.field(("query", "limit"), f"Must be between 1 and {MAX_LIMIT}.")
+    limit = check_limit(query.limit)
 
     statement = select(Case).where(case_filter(principal, Case.agency_id, Case.owner_id))
     if query.risk_level is not None:
@@ -88,30 +98,19 @@ def list_cases(
             return CasePage(items=[], next_cursor=None)
         statement = statement.where(Case.id.in_(candidates))
 
+    keyset = RECENT
     if query.overdue:
-        order = "due"
-        statement = statement.where(Case.status == "open", Case.next_action_due_at < utcnow())
-        if query.cursor is not None:
-            at, last_id = decode_cursor(query.cursor, order)
-            statement = statement.where(
-                or_(
-                    Case.next_action_due_at > at,
-                    and_(Case.next_action_due_at == at, Case.id > last_id),
-                )
-            )
-        statement = statement.order_by(Case.next_action_due_at.asc(), Case.id.asc())
-    else:
-        order = "created"
-        if query.cursor is not None:
-            at, last_id = decode_cursor(query.cursor, order)
-            statement = statement.where(
-                or_(Case.created_at < at, and_(Case.created_at == at, Case.id < last_id))
-            )
-        statement = statement.order_by(Case.created_at.desc(), Case.id.desc())
-
-    rows = list(session.execute(statement.limit(query.limit + 1)).scalars().all())
-    has_more = len(rows) > query.limit
-    rows = rows[: query.limit]
+        keyset = OVERDUE
+        statement = statement.where(
+            Case.status == CaseStatus.OPEN, Case.next_action_due_at < utcnow()
+        )
+    statement = keyset.select_page(statement, cursor=query.cursor, limit=limit)
+    page = keyset.split(
+        session.execute(statement).scalars().all(),
+        limit,
+        lambda row: (row.next_action_due_at if query.overdue else row.created_at, row.id),
+    )
+    rows = page.items
     views = views_of(session, keyring, rows)
     if query.name is not None:
         wanted_dob = query.date_of_birth.isoformat() if query.date_of_birth else None
@@ -121,24 +120,17 @@ def list_cases(
             if matches_name(view.document, query.name)
             and (wanted_dob is None or date_of_birth(view.document) == wanted_dob)
         ]
-    next_cursor = None
-    if has_more and rows:
-        last = rows[-1]
-        key = last.next_action_due_at if query.overdue else last.created_at
-        if key is not None:
-            next_cursor = encode_cursor(order, key, last.id)
-
     detail = {"filters": query.filter_names(), "count": len(views)}
     if not views:
-        audit.record(session, principal, action.value, resource_type="case", detail=detail)
+        audit.record(session, principal, action, resource_type="case", detail=detail)
     for view in views:
         audit.record(
             session,
             principal,
-            action.value,
+            action,
             resource_type="case",
             resource_id=view.case.id,
             case_id=view.case.id,
             detail=detail,
         )
-    return CasePage(items=views, next_cursor=next_cursor)
+    return CasePage(items=views, next_cursor=page.next_cursor)

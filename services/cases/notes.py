@@ -3,30 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.base import new_id, utcnow
 from models.cases import CaseNote
 from services import audit
-from services.cases import idempotency
+from services.actions import Action
 from services.cases.access import (
     case_data_key,
     decrypt_for_case,
     encrypt_for_case,
     load_visible_case,
 )
-from services.cases.cursor import decode_cursor, encode_cursor
 from services.cases.views import NotePage, NoteView
 from services.crypto import Keyring
 from services.errors import InvalidInput
-from services.policy import Action, Principal
+from services.kit import idempotency
+from services.kit.cursor import Keyset, SortKey
+from services.kit.pages import DEFAULT_LIMIT, check_limit
+from services.policy import Principal
 
 NOTE_TABLE = "case_notes"
 NOTE_FIELD = "text"
 MAX_NOTE_CHARS = 20_000
-MAX_LIMIT = 200
+NEWEST_FIRST = Keyset(
+    "notes",
+    (
+        SortKey(CaseNote.created_at, datetime, descending=True),
+        SortKey(CaseNote.id, uuid.UUID, descending=True),
+    ),
+)
 
 
 def add_note(
@@ -61,7 +70,7 @@ def add_note(
         audit.record(
             session,
             principal,
-            Action.NOTE_CREATE.value,
+            Action.NOTE_CREATE,
             resource_type="note",
             resource_id=earlier.id,
             case_id=case.id,
@@ -82,7 +91,7 @@ def add_note(
     audit.record(
         session,
         principal,
-        Action.NOTE_CREATE.value,
+        Action.NOTE_CREATE,
         resource_type="note",
         resource_id=note.id,
         case_id=case.id,
@@ -103,37 +112,27 @@ def list_notes(
     principal: Principal,
     case_id: uuid.UUID,
     *,
-    limit: int = 50,
+    limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> NotePage:
     case = load_visible_case(session, principal, case_id, Action.NOTE_LIST)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.field(("query", "limit"), f"Must be between 1 and {MAX_LIMIT}.")
-    statement = select(CaseNote).where(CaseNote.case_id == case.id)
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor, "notes")
-        statement = statement.where(
-            or_(CaseNote.created_at < at, and_(CaseNote.created_at == at, CaseNote.id < last_id))
-        )
-    rows = list(
-        session.execute(
-            statement.order_by(CaseNote.created_at.desc(), CaseNote.id.desc()).limit(limit + 1)
-        )
-        .scalars()
-        .all()
+    limit = check_limit(limit)
+    statement = NEWEST_FIRST.select_page(
+        select(CaseNote).where(CaseNote.case_id == case.id), cursor=cursor, limit=limit
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    page = NEWEST_FIRST.split(
+        session.execute(statement).scalars().all(), limit, lambda n: (n.created_at, n.id)
+    )
+    rows = page.items
     dek = case_data_key(session, keyring, case)
     items = [NoteView.of(note, _decrypt(dek, note)) for note in rows]
     audit.record(
         session,
         principal,
-        Action.NOTE_LIST.value,
+        Action.NOTE_LIST,
         resource_type="case",
         resource_id=case.id,
         case_id=case.id,
         detail={"count": len(items)},
     )
-    next_cursor = encode_cursor("notes", rows[-1].created_at, rows[-1].id) if has_more else None
-    return NotePage(items=items, next_cursor=next_cursor)
+    return NotePage(items=items, next_cursor=page.next_cursor)

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 from models.cases import Case
 from models.keys import DataKey
 from services import audit
+from services.actions import Action
 from services.cases.access import case_not_found, require_on_case
 from services.cases.content import decrypt_document
 from services.cases.views import CaseView
 from services.crypto import Keyring, KeyringError, WrappedKey
-from services.policy import Action, Principal, case_filter
+from services.policy import Principal, case_filter
 
 
 def read_case(
@@ -39,7 +40,7 @@ def read_case(
     audit.record(
         session,
         principal,
-        Action.CASE_READ.value,
+        Action.CASE_READ,
         resource_type="case",
         resource_id=case.id,
         case_id=case.id,

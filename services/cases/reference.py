@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from services.actions import Action
 from services.cases.concerns import CONCERNS, Concern
-from services.policy import Action, Principal, require
+from services.policy import Principal, require
 
 
 def list_concerns(principal: Principal) -> tuple[Concern, ...]:

@@ -12,31 +12,32 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from models.cases import Case
+from services.cases.enums import CaseStatus, RiskLevel, Stage
 from services.config import Settings
 
 
 def first_action_delay(settings: Settings, risk_level: str) -> timedelta:
     hours = {
-        "high": settings.first_action_hours_high,
-        "medium": settings.first_action_hours_medium,
-        "low": settings.first_action_hours_low,
-    }[risk_level]
+        RiskLevel.HIGH: settings.first_action_hours_high,
+        RiskLevel.MEDIUM: settings.first_action_hours_medium,
+        RiskLevel.LOW: settings.first_action_hours_low,
+    }[RiskLevel(risk_level)]
     return timedelta(hours=hours)
 
 
 def review_delay(settings: Settings, risk_level: str) -> timedelta:
     days = {
-        "high": settings.review_days_high,
-        "medium": settings.review_days_medium,
-        "low": settings.review_days_low,
-    }[risk_level]
+        RiskLevel.HIGH: settings.review_days_high,
+        RiskLevel.MEDIUM: settings.review_days_medium,
+        RiskLevel.LOW: settings.review_days_low,
+    }[RiskLevel(risk_level)]
     return timedelta(days=days)
 
 
 def next_action_due(settings: Settings, case: Case) -> datetime | None:
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         return None
-    if case.stage == "registration":
+    if case.stage == Stage.REGISTRATION:
         return case.created_at + first_action_delay(settings, case.risk_level)
     return case.stage_changed_at + review_delay(settings, case.risk_level)
 

@@ -3,31 +3,24 @@ follow_up → closure`, plus `follow_up → case_plan`. Nothing else."""
 
 from __future__ import annotations
 
-STAGES: tuple[str, ...] = (
-    "registration",
-    "assessment",
-    "case_plan",
-    "implementation",
-    "follow_up",
-    "closure",
-)
+from services.cases.enums import Stage
 
-TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+STAGES: tuple[Stage, ...] = tuple(Stage)
+"""In their normal order."""
+
+TRANSITIONS: frozenset[tuple[Stage, Stage]] = frozenset(
     {
-        ("registration", "assessment"),
-        ("assessment", "case_plan"),
-        ("case_plan", "implementation"),
-        ("implementation", "follow_up"),
-        ("follow_up", "closure"),
-        ("follow_up", "case_plan"),
+        (Stage.REGISTRATION, Stage.ASSESSMENT),
+        (Stage.ASSESSMENT, Stage.CASE_PLAN),
+        (Stage.CASE_PLAN, Stage.IMPLEMENTATION),
+        (Stage.IMPLEMENTATION, Stage.FOLLOW_UP),
+        (Stage.FOLLOW_UP, Stage.CLOSURE),
+        (Stage.FOLLOW_UP, Stage.CASE_PLAN),
     }
 )
 
-REOPEN_STAGE = "follow_up"
+REOPEN_STAGE = Stage.FOLLOW_UP
 """A reopened case resumes at follow-up: from there it can be re-planned or closed again."""
-
-STATUSES: tuple[str, ...] = ("open", "closed")
-RISK_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 
 
 def can_move(current: str, target: str) -> bool:

@@ -16,21 +16,23 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from services import audit
+from services.actions import Action
 from services.cases.access import case_data_key, load_visible_case, require_on_case
-from services.cases.concurrency import check_version, flush_case, parse_if_match
+from services.cases.concurrency import CASE_VERSIONS
 from services.cases.content import (
     DOCUMENT_KEYS,
     decrypt_document,
     encrypt_document,
     validate_document,
 )
+from services.cases.enums import CaseStatus
 from services.cases.schedule import reschedule
 from services.cases.search_index import name_values, write_tokens
 from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Conflict
-from services.policy import Action, Principal
+from services.policy import Principal
 
 MERGED_KEYS = ("child", "location")
 
@@ -68,10 +70,10 @@ def update_case(
     if_match: str | None,
 ) -> CaseView:
     require_on_case(principal, Action.CASE_UPDATE, case_id)
-    expected = parse_if_match(if_match, required=True)
+    expected = CASE_VERSIONS.parse_if_match(if_match, required=True)
     case = load_visible_case(session, principal, case_id, Action.CASE_UPDATE, for_update=True)
-    check_version(case, expected)
-    if case.status == "closed":
+    CASE_VERSIONS.check(case.version, expected)
+    if case.status == CaseStatus.CLOSED:
         raise Conflict("A closed case cannot be changed; a supervisor may reopen it.")
     dek = case_data_key(session, keyring, case)
     document = decrypt_document(dek, case)
@@ -87,13 +89,13 @@ def update_case(
             case.risk_level = str(new_risk)
             reschedule(settings, case)
         case.updated_at = utcnow()
-        flush_case(session)
+        CASE_VERSIONS.flush(session)
         if name_values(updated) != name_values(document):
             write_tokens(session, keyring, settings, case.id, updated)
     audit.record(
         session,
         principal,
-        Action.CASE_UPDATE.value,
+        Action.CASE_UPDATE,
         resource_type="case",
         resource_id=case.id,
         case_id=case.id,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from models.cases import Case, CaseNote
+from services.kit.pages import Page
+from services.kit.versions import etag
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class CaseView:
 
     @property
     def etag(self) -> str:
-        return f'"{self.case.version}"'
+        return etag(self.case.version)
 
     def as_dict(self) -> dict[str, Any]:
         case = self.case
@@ -45,10 +47,8 @@ class CaseView:
         return data
 
 
-@dataclass(frozen=True)
-class CasePage:
-    items: list[CaseView]
-    next_cursor: str | None
+CasePage = Page[CaseView]
+"""A page of cases (`GET /cases`)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,5 @@ class NoteView:
         )
 
 
-@dataclass(frozen=True)
-class NotePage:
-    items: list[NoteView] = field(default_factory=list)
-    next_cursor: str | None = None
+NotePage = Page[NoteView]
+"""A page of a case's notes, newest first."""

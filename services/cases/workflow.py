@@ -18,8 +18,10 @@ from models.base import utcnow
 from models.cases import Case
 from models.identity import User
 from services import audit
+from services.actions import Action
 from services.cases.access import load_visible_case, require_on_case
-from services.cases.concurrency import check_version, flush_case, parse_if_match
+from services.cases.concurrency import CASE_VERSIONS
+from services.cases.enums import CaseStatus, Stage
 from services.cases.loading import view_of
 from services.cases.schedule import reschedule
 from services.cases.stages import REOPEN_STAGE, STAGES, can_move
@@ -27,7 +29,8 @@ from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Conflict, InvalidInput, NotFound
-from services.policy import Action, Principal, Role
+from services.identity.enums import Role
+from services.policy import Principal
 from services.referrals.service import cancel_for_closed_case
 
 
@@ -39,9 +42,9 @@ def _load(
     if_match: str | None,
 ) -> Case:
     require_on_case(principal, action, case_id)
-    expected = parse_if_match(if_match, required=False)
+    expected = CASE_VERSIONS.parse_if_match(if_match, required=False)
     case = load_visible_case(session, principal, case_id, action, for_update=True)
-    check_version(case, expected)
+    CASE_VERSIONS.check(case.version, expected)
     return case
 
 
@@ -55,11 +58,11 @@ def _finish(
     fields: tuple[str, ...] = (),
 ) -> CaseView:
     case.updated_at = utcnow()
-    flush_case(session)
+    CASE_VERSIONS.flush(session)
     audit.record(
         session,
         principal,
-        action.value,
+        action,
         resource_type="case",
         resource_id=case.id,
         case_id=case.id,
@@ -83,7 +86,7 @@ def move_stage(
     case = _load(session, principal, case_id, Action.CASE_STAGE, if_match)
     if to not in STAGES:
         raise InvalidInput.field(("body", "to"), "Unknown stage.")
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         raise Conflict("The case is closed; a supervisor may reopen it.")
     if not can_move(case.stage, to):
         raise Conflict(f"A case cannot move from {case.stage} to {to}.")
@@ -91,7 +94,7 @@ def move_stage(
     previous = case.stage
     case.stage = to
     case.stage_changed_at = now
-    case.closure_requested_at = now if to == "closure" else None
+    case.closure_requested_at = now if to == Stage.CLOSURE else None
     reschedule(settings, case)
     return _finish(
         session,
@@ -114,14 +117,14 @@ def close_case(
     if_match: str | None = None,
 ) -> CaseView:
     case = _load(session, principal, case_id, Action.CASE_CLOSE, if_match)
-    if case.status != "open":
+    if case.status != CaseStatus.OPEN:
         raise Conflict("The case is already closed.")
-    if case.stage != "closure":
+    if case.stage != Stage.CLOSURE:
         raise Conflict("Only a case in the closure stage can be closed.")
     # Partner access ends with the closure: its live referrals are cancelled in this same
     # transaction (reason `case_closed`, each audited as a `referral.cancel` by this supervisor).
     cancelled = cancel_for_closed_case(session, keyring, principal, case)
-    case.status = "closed"
+    case.status = CaseStatus.CLOSED
     case.closed_at = utcnow()
     reschedule(settings, case)
     return _finish(
@@ -146,10 +149,10 @@ def reopen_case(
 ) -> CaseView:
     """Reopen a closed case; it resumes at `follow_up` (re-plan or close again from there)."""
     case = _load(session, principal, case_id, Action.CASE_REOPEN, if_match)
-    if case.status != "closed":
+    if case.status != CaseStatus.CLOSED:
         raise Conflict("Only a closed case can be reopened.")
     now = utcnow()
-    case.status = "open"
+    case.status = CaseStatus.OPEN
     case.stage = REOPEN_STAGE
     case.stage_changed_at = now
     case.closure_requested_at = None
@@ -177,7 +180,7 @@ def assign_case(
     if target is None:
         raise NotFound(
             "No user with that id in this agency.",
-            action=Action.CASE_ASSIGN.value,
+            action=Action.CASE_ASSIGN,
             resource_type="user",
             resource_id=user_id,
             case_id=case.id,
@@ -191,7 +194,7 @@ def assign_case(
         audit.record(
             session,
             principal,
-            Action.CASE_ASSIGN.value,
+            Action.CASE_ASSIGN,
             resource_type="case",
             resource_id=case.id,
             case_id=case.id,

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.base import utcnow
 from models.keys import DataKey
 from services import audit
+from services.actions import Action
+from services.audit.enums import ActorType
 from services.crypto.errors import DecryptionError, KeyringError
 from services.crypto.keyring import Keyring, WrappedKey
 
@@ -40,7 +42,7 @@ def sa_table(model: type[DataKey]) -> Table:
     return table
 
 
-SYSTEM_ACTOR = audit.Actor(type="system")
+SYSTEM_ACTOR = audit.Actor(type=ActorType.SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def begin_rotation(session_factory: sessionmaker[Session], keyring: Keyring) -> 
         audit.record(
             session,
             SYSTEM_ACTOR,
-            "keys.kek_added",
+            Action.KEYS_KEK_ADDED,
             resource_type="keyring",
             resource_id=version,
             detail={"kek_version": version, "data_keys_to_rewrap": pending},
@@ -225,7 +227,7 @@ def rotate(
         audit.record(
             session,
             SYSTEM_ACTOR,
-            "keys.rotated",
+            Action.KEYS_ROTATED,
             resource_type="keyring",
             resource_id=plan.kek_version,
             detail={
@@ -268,7 +270,7 @@ def retire_old_versions(session_factory: sessionmaker[Session], keyring: Keyring
         audit.record(
             session,
             SYSTEM_ACTOR,
-            "keys.kek_retired",
+            Action.KEYS_KEK_RETIRED,
             resource_type="keyring",
             resource_id=current,
             detail={"retired_versions": retired, "current_kek_version": current},

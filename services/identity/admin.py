@@ -8,11 +8,9 @@ records through `user_filter`, so an agency admin meets another agency's users a
 from __future__ import annotations
 
 import base64
-import binascii
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.identity import Agency, ApiClient, User
 from services import audit
+from services.actions import Action
 from services.crypto import Keyring
 from services.crypto.passwords import (
     CLIENT_SECRET_KEY_PURPOSE,
@@ -29,13 +28,13 @@ from services.crypto.passwords import (
 )
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.identity import mfa, throttle
+from services.identity.enums import Role, Scope
 from services.identity.rules import check_new_password, normalise_username
 from services.identity.tokens import revoke_client_tokens, revoke_user_tokens
+from services.kit.cursor import Keyset, SortKey
+from services.kit.pages import Page, check_limit
 from services.policy import (
-    Action,
     Principal,
-    Role,
-    Scope,
     assignable_roles,
     can_manage_agency_members,
     not_found,
@@ -48,36 +47,10 @@ CLIENT_SECRET_PREFIX = "hvs_"  # noqa: S105 (a prefix, not a secret)
 USERNAME_MAX_LENGTH = 150
 
 
-@dataclass(frozen=True)
-class Page:
-    items: Sequence[Any]
-    next_cursor: str | None
-
-
-def encode_cursor(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput.field(("query", "cursor"), "is not a valid cursor") from None
-    # Every key we page on (a name, a username, a client id) is free of control characters;
-    # and PostgreSQL text cannot hold NUL (a 500 otherwise).
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise InvalidInput.field(("query", "cursor"), "is not a valid cursor")
-    return value or None
-
-
-def _page(rows: Sequence[Any], limit: int, key: str) -> Page:
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return Page(rows, encode_cursor(getattr(rows[-1], key)))
-    return Page(rows, None)
+AGENCIES_BY_NAME = Keyset("agencies", (SortKey(Agency.name, str),))
+USERS_BY_NAME = Keyset("users", (SortKey(User.username, str, bound=USERNAME_MAX_LENGTH),))
+CLIENTS_BY_ID = Keyset("api_clients", (SortKey(ApiClient.client_id, str, bound=64),))
+"""Administration lists page on a unique name, in its order."""
 
 
 # --- agencies ------------------------------------------------------------------------------
@@ -93,21 +66,25 @@ def create_agency(session: Session, principal: Principal, *, name: str) -> Agenc
     agency = Agency(name=name)
     session.add(agency)
     session.flush()
-    audit.record(session, principal, "agency.create", resource_type="agency", resource_id=agency.id)
+    audit.record(
+        session, principal, Action.AGENCY_CREATE, resource_type="agency", resource_id=agency.id
+    )
     return agency
 
 
 def list_agencies(
     session: Session, principal: Principal, *, limit: int, cursor: str | None
-) -> Page:
+) -> Page[Agency]:
     require(principal, Action.AGENCY_LIST)
-    query = select(Agency).order_by(Agency.name).limit(limit + 1)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(Agency.name > after)
-    page = _page(session.scalars(query).all(), limit, "name")
+    limit = check_limit(limit)
+    query = AGENCIES_BY_NAME.select_page(select(Agency), cursor=cursor, limit=limit)
+    page = AGENCIES_BY_NAME.split(session.scalars(query).all(), limit, lambda a: (a.name,))
     audit.record(
-        session, principal, "agency.list", resource_type="agency", detail={"count": len(page.items)}
+        session,
+        principal,
+        Action.AGENCY_LIST,
+        resource_type="agency",
+        detail={"count": len(page.items)},
     )
     return page
 
@@ -117,9 +94,7 @@ def list_agencies(
 
 def _check_manageable_role(principal: Principal, role: str, action: Action) -> None:
     if Role(role) not in assignable_roles(principal):
-        raise Forbidden(
-            f"Your role may not manage users with the role {role}.", action=action.value
-        )
+        raise Forbidden(f"Your role may not manage users with the role {role}.", action=action)
 
 
 def _agency_for_members(
@@ -129,7 +104,7 @@ def _agency_for_members(
     if agency is None:
         raise InvalidInput.field(("body", "agency_id"), "no such agency")
     if not can_manage_agency_members(principal, agency.id):
-        raise Forbidden("You may only manage your own agency's members.", action=action.value)
+        raise Forbidden("You may only manage your own agency's members.", action=action)
     return agency
 
 
@@ -168,7 +143,7 @@ def create_user(
     audit.record(
         session,
         principal,
-        "user.create",
+        Action.USER_CREATE,
         resource_type="user",
         resource_id=user.id,
         detail={"role": user.role, "agency_id": str(agency.id)},
@@ -184,24 +159,22 @@ def list_users(
     cursor: str | None,
     agency_id: uuid.UUID | None = None,
     role: str | None = None,
-) -> Page:
+) -> Page[User]:
     require(principal, Action.USER_LIST)
-    query = (
-        select(User)
-        .where(user_filter(principal, User.agency_id))
-        .order_by(User.username)
-        .limit(limit + 1)
-    )
+    limit = check_limit(limit)
+    query = select(User).where(user_filter(principal, User.agency_id))
     if agency_id is not None:
         query = query.where(User.agency_id == agency_id)
     if role is not None:
         query = query.where(User.role == role)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(User.username > after)
-    page = _page(session.scalars(query).all(), limit, "username")
+    query = USERS_BY_NAME.select_page(query, cursor=cursor, limit=limit)
+    page = USERS_BY_NAME.split(session.scalars(query).all(), limit, lambda u: (u.username,))
     audit.record(
-        session, principal, "user.list", resource_type="user", detail={"count": len(page.items)}
+        session,
+        principal,
+        Action.USER_LIST,
+        resource_type="user",
+        detail={"count": len(page.items)},
     )
     return page
 
@@ -216,7 +189,9 @@ def get_user(
     if user is None:
         raise not_found(action, "user", user_id)
     if action == Action.USER_READ:
-        audit.record(session, principal, "user.read", resource_type="user", resource_id=user.id)
+        audit.record(
+            session, principal, Action.USER_READ, resource_type="user", resource_id=user.id
+        )
     return user
 
 
@@ -250,7 +225,7 @@ def update_user(
     audit.record(
         session,
         principal,
-        "user.update",
+        Action.USER_UPDATE,
         resource_type="user",
         resource_id=user.id,
         fields=changed,
@@ -287,7 +262,7 @@ def reset_password(
     if reset_mfa and principal.role != Role.SYSTEM_ADMIN:
         raise Forbidden(
             "Only a system admin may remove another user's second factor.",
-            action=Action.USER_RESET_PASSWORD.value,
+            action=Action.USER_RESET_PASSWORD,
             resource_type="user",
             resource_id=user.id,
         )
@@ -305,7 +280,7 @@ def reset_password(
     audit.record(
         session,
         principal,
-        "user.reset_password",
+        Action.USER_RESET_PASSWORD,
         resource_type="user",
         resource_id=user.id,
         fields=fields,
@@ -354,7 +329,7 @@ def create_api_client(
     audit.record(
         session,
         principal,
-        "api_client.create",
+        Action.API_CLIENT_CREATE,
         resource_type="api_client",
         resource_id=client.id,
         detail={"agency_id": str(agency.id), "scopes": granted},
@@ -369,24 +344,20 @@ def list_api_clients(
     limit: int,
     cursor: str | None,
     agency_id: uuid.UUID | None = None,
-) -> Page:
+) -> Page[ApiClient]:
     require(principal, Action.API_CLIENT_LIST)
-    query = (
-        select(ApiClient)
-        .where(user_filter(principal, ApiClient.agency_id), ApiClient.revoked_at.is_(None))
-        .order_by(ApiClient.client_id)
-        .limit(limit + 1)
+    limit = check_limit(limit)
+    query = select(ApiClient).where(
+        user_filter(principal, ApiClient.agency_id), ApiClient.revoked_at.is_(None)
     )
     if agency_id is not None:
         query = query.where(ApiClient.agency_id == agency_id)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(ApiClient.client_id > after)
-    page = _page(session.scalars(query).all(), limit, "client_id")
+    query = CLIENTS_BY_ID.select_page(query, cursor=cursor, limit=limit)
+    page = CLIENTS_BY_ID.split(session.scalars(query).all(), limit, lambda c: (c.client_id,))
     audit.record(
         session,
         principal,
-        "api_client.list",
+        Action.API_CLIENT_LIST,
         resource_type="api_client",
         detail={"count": len(page.items)},
     )
@@ -412,7 +383,7 @@ def delete_api_client(session: Session, principal: Principal, client_id: uuid.UU
     audit.record(
         session,
         principal,
-        "api_client.delete",
+        Action.API_CLIENT_DELETE,
         resource_type="api_client",
         resource_id=client.id,
         detail={"tokens_revoked": revoked},

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.base import utcnow
 from models.identity import ApiClient, User
 from services import audit
+from services.actions import Action
 from services.audit import Actor, current_request
+from services.audit.enums import ActorType
 from services.config import Settings
 from services.crypto import Keyring, passwords
 from services.crypto.passwords import DUMMY_HASH, hash_password, verify_and_upgrade
@@ -34,6 +36,7 @@ from services.errors import (
     Unauthenticated,
 )
 from services.identity import mfa, throttle
+from services.identity.enums import Role, Scope, TokenStep
 from services.identity.rules import check_new_password, normalise_username
 from services.identity.tokens import (
     IssuedToken,
@@ -43,10 +46,10 @@ from services.identity.tokens import (
     revoke_user_tokens,
     set_restrictions,
 )
-from services.policy import Principal, Role, Scope
+from services.policy import Principal
 
-PASSWORD_CHANGE = "password.change"  # noqa: S105 (a step name)
-MFA_ENROL = "mfa.enrol"
+PASSWORD_CHANGE = TokenStep.PASSWORD_CHANGE
+MFA_ENROL = TokenStep.MFA_ENROL
 KNOWN_SCOPES = frozenset(s.value for s in Scope)
 WRONG_CREDENTIALS = "Wrong username or password."
 
@@ -59,7 +62,7 @@ class LoginResult:
 
 
 def user_actor(user: User) -> Actor:
-    return Actor(type="user", id=user.id, role=user.role, agency_id=user.agency_id)
+    return Actor(type=ActorType.USER, id=user.id, role=user.role, agency_id=user.agency_id)
 
 
 def required_steps(user: User, settings: Settings) -> frozenset[str]:
@@ -101,7 +104,7 @@ def _begin_attempt(
     address: str | None,
     user_id: uuid.UUID | None,
     actor: Actor | None = None,
-    throttled_action: str = "auth.login_throttled",
+    throttled_action: Action = Action.AUTH_LOGIN_THROTTLED,
 ) -> throttle.Attempt:
     """Record the attempt before its slow check (see `throttle`); 429 when over a limit.
 
@@ -132,7 +135,7 @@ def _alert_if_distributed(
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
-            "auth.login_distributed_failures",
+            Action.AUTH_LOGIN_DISTRIBUTED_FAILURES,
             resource_type="user" if user_id else None,
             resource_id=user_id,
             detail={
@@ -173,7 +176,7 @@ def login(
         _alert_if_distributed(session_factory, settings, attempt, user_id)
         return Unauthenticated(
             WRONG_CREDENTIALS,
-            action="auth.login_failed",
+            action=Action.AUTH_LOGIN_FAILED,
             resource_type="user" if user_id else None,
             resource_id=user_id,
         )
@@ -192,7 +195,7 @@ def login(
             audit.record(
                 session,
                 user_actor(user),
-                "mfa.recovery_code_used",
+                Action.MFA_RECOVERY_CODE_USED,
                 resource_type="user",
                 resource_id=user.id,
                 detail={"remaining": mfa.remaining_recovery_codes(session, user.id)},
@@ -209,7 +212,7 @@ def login(
             audit.record_refusal(
                 session_factory,
                 audit.anonymous(),
-                "auth.login_mfa_required",
+                Action.AUTH_LOGIN_MFA_REQUIRED,
                 resource_type="user",
                 resource_id=user_id,
             )
@@ -226,7 +229,7 @@ def login(
     audit.record(
         session,
         user_actor(user),
-        "auth.login",
+        Action.AUTH_LOGIN,
         resource_type="token",
         resource_id=token.token_id,
         detail={"restricted_to": sorted(steps)} if steps else None,
@@ -238,14 +241,18 @@ def logout(session: Session, principal: Principal) -> None:
     if principal.token_id is not None:
         revoke_token(session, principal.token_id)
     audit.record(
-        session, principal, "auth.logout", resource_type="token", resource_id=principal.token_id
+        session,
+        principal,
+        Action.AUTH_LOGOUT,
+        resource_type="token",
+        resource_id=principal.token_id,
     )
 
 
 # --- the caller's own account ---------------------------------------------------------------
 
 
-def _require_step(principal: Principal, step: str | None, action: str) -> None:
+def _require_step(principal: Principal, step: TokenStep | None, action: Action) -> None:
     """Users only; a restricted token only for the step it was restricted to."""
     if not principal.is_user:
         raise Forbidden("Only staff users have a password and a second factor.", action=action)
@@ -271,7 +278,7 @@ def _reauthenticate(
     password: str,
     *,
     field: str,
-    action: str,
+    action: Action,
 ) -> None:
     """Check the caller's own password again, throttled like a login (recorded before the
     check, no transaction open during it). Call it before writing anything: the request's
@@ -326,7 +333,7 @@ def change_password(
 ) -> frozenset[str]:
     """Change the caller's password; every other token of the user dies. Returns the steps the
     caller's own token is still restricted to (empty when it is now a full token)."""
-    _require_step(principal, PASSWORD_CHANGE, "auth.password_change")
+    _require_step(principal, PASSWORD_CHANGE, Action.AUTH_PASSWORD_CHANGE)
     user = _load_self(session, principal)
     check_new_password(new_password, loc=("body", "new_password"))
     if new_password == current_password:
@@ -340,7 +347,7 @@ def change_password(
         user,
         current_password,
         field="current_password",
-        action="auth.password_change",
+        action=Action.AUTH_PASSWORD_CHANGE,
     )
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
@@ -349,7 +356,7 @@ def change_password(
     audit.record(
         session,
         principal,
-        "auth.password_change",
+        Action.AUTH_PASSWORD_CHANGE,
         resource_type="user",
         resource_id=user.id,
         fields=["password"],
@@ -370,7 +377,7 @@ def enrol_mfa(
     """Start enrolment. A token restricted to `mfa.enrol` (just issued after the password, at
     login) needs nothing more; any other token needs the current password, so a stolen token
     cannot bind the thief's authenticator to the account."""
-    _require_step(principal, MFA_ENROL, "mfa.enrol")
+    _require_step(principal, MFA_ENROL, Action.MFA_ENROL)
     user = _load_self(session, principal)
     if user.totp_enabled_at is not None:
         raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
@@ -386,12 +393,12 @@ def enrol_mfa(
             user,
             password,
             field="password",
-            action="mfa.enrol",
+            action=Action.MFA_ENROL,
         )
         if user.totp_enabled_at is not None:  # enabled meanwhile, by another request
             raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
     enrolment = mfa.start_enrolment(session, keyring, user, issuer=settings.totp_issuer)
-    audit.record(session, principal, "mfa.enrol", resource_type="user", resource_id=user.id)
+    audit.record(session, principal, Action.MFA_ENROL, resource_type="user", resource_id=user.id)
     return enrolment
 
 
@@ -399,7 +406,7 @@ def confirm_mfa(
     session: Session, settings: Settings, keyring: Keyring, principal: Principal, *, code: str
 ) -> frozenset[str]:
     """Turn a pending enrolment on with a first code; lifts the token's `mfa.enrol` restriction."""
-    _require_step(principal, MFA_ENROL, "mfa.confirm")
+    _require_step(principal, MFA_ENROL, Action.MFA_CONFIRM)
     user = _load_self(session, principal)
     if user.totp_enabled_at is not None:
         raise Conflict("The second factor is already enabled.")
@@ -409,7 +416,7 @@ def confirm_mfa(
         raise InvalidInput.field(("body", "code"), "does not match the authenticator's code")
     user.totp_enabled_at = utcnow()
     steps = _refresh_token_steps(session, principal, user, settings)
-    audit.record(session, principal, "mfa.confirm", resource_type="user", resource_id=user.id)
+    audit.record(session, principal, Action.MFA_CONFIRM, resource_type="user", resource_id=user.id)
     return steps
 
 
@@ -423,7 +430,7 @@ def disable_mfa(
 ) -> frozenset[str]:
     """Turn the second factor off (needs the password again). For a role that requires one, the
     caller's token becomes good only for enrolling again."""
-    _require_step(principal, None, "mfa.disable")
+    _require_step(principal, None, Action.MFA_DISABLE)
     user = _load_self(session, principal)
     if user.totp_secret is None and user.totp_enabled_at is None:
         raise Conflict("No second factor is enrolled.")
@@ -434,11 +441,11 @@ def disable_mfa(
         user,
         password,
         field="password",
-        action="mfa.disable",
+        action=Action.MFA_DISABLE,
     )
     mfa.clear(session, user)
     steps = _refresh_token_steps(session, principal, user, settings)
-    audit.record(session, principal, "mfa.disable", resource_type="user", resource_id=user.id)
+    audit.record(session, principal, Action.MFA_DISABLE, resource_type="user", resource_id=user.id)
     return steps
 
 
@@ -451,7 +458,10 @@ def parse_scopes(raw: str | None) -> frozenset[str]:
 
 def _client_actor(client: ApiClient, scopes: frozenset[str]) -> Actor:
     return Actor(
-        type="client", id=client.id, scopes=" ".join(sorted(scopes)), agency_id=client.agency_id
+        type=ActorType.CLIENT,
+        id=client.id,
+        scopes=" ".join(sorted(scopes)),
+        agency_id=client.agency_id,
     )
 
 
@@ -483,7 +493,7 @@ def client_credentials(
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
-            "auth.token_throttled",
+            Action.AUTH_TOKEN_THROTTLED,
             resource_type="api_client" if known_id else None,
             resource_id=known_id,
             detail={"retry_after": attempt.retry_after},
@@ -503,7 +513,7 @@ def client_credentials(
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
-            "auth.token_failed",
+            Action.AUTH_TOKEN_FAILED,
             resource_type="api_client" if known_id else None,
             resource_id=known_id,
             detail={"error": "invalid_client"},
@@ -518,7 +528,7 @@ def client_credentials(
         audit.record_refusal(
             session_factory,
             actor,
-            "auth.token_failed",
+            Action.AUTH_TOKEN_FAILED,
             resource_type="api_client",
             resource_id=actor.id,
             detail={"error": "invalid_scope"},
@@ -532,7 +542,7 @@ def client_credentials(
     audit.record(
         session,
         _client_actor(client, scopes),
-        "auth.token",
+        Action.AUTH_TOKEN,
         resource_type="token",
         resource_id=token.token_id,
     )

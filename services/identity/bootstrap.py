@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from models.identity import Agency, User
 from services import audit
+from services.actions import Action
 from services.crypto.passwords import hash_password
 from services.errors import Conflict, InvalidInput
+from services.identity.enums import Role
 from services.identity.rules import check_new_password, normalise_username
-from services.policy import Role
 
 SYSTEM_AGENCY_NAME = "System"
 
@@ -42,8 +43,8 @@ def bootstrap(session: Session, *, username: str, password: str) -> User:
     session.flush()
     audit.record(
         session,
-        audit.Actor(type="anonymous"),
-        "user.bootstrap",
+        audit.anonymous(),
+        Action.USER_BOOTSTRAP,
         resource_type="user",
         resource_id=user.id,
         detail={"role": user.role},

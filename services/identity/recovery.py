@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from models.identity import User
 from services import audit
+from services.actions import Action
+from services.audit.enums import ActorType
 from services.crypto.passwords import hash_password
 from services.errors import NotFound
 from services.identity.rules import check_new_password, normalise_username
@@ -29,8 +31,8 @@ def operator_reset_password(session: Session, *, username: str, password: str) -
     session.flush()
     audit.record(
         session,
-        audit.Actor(type="system"),
-        "user.reset_password",
+        audit.Actor(type=ActorType.SYSTEM),
+        Action.USER_RESET_PASSWORD,
         resource_type="user",
         resource_id=user.id,
         fields=["password"],

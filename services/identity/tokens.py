@@ -15,7 +15,8 @@ from models.base import utcnow
 from models.identity import AccessToken, ApiClient, User
 from services.config import Settings
 from services.errors import Unauthenticated
-from services.policy import Principal, Role
+from services.identity.enums import PrincipalKind, Role
+from services.policy import Principal
 
 TOKEN_PREFIX = "hvn_"  # noqa: S105 (a prefix, not a secret)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -102,7 +103,7 @@ def resolve_token(session: Session, value: str | None, settings: Settings) -> Pr
         if user is None or not user.is_active:
             raise Unauthenticated("The token is invalid, expired or revoked.")
         principal = Principal(
-            kind="user",
+            kind=PrincipalKind.USER,
             id=user.id,
             agency_id=user.agency_id,
             name=user.username,
@@ -115,7 +116,7 @@ def resolve_token(session: Session, value: str | None, settings: Settings) -> Pr
         if client is None or client.revoked_at is not None:
             raise Unauthenticated("The token is invalid, expired or revoked.")
         principal = Principal(
-            kind="client",
+            kind=PrincipalKind.CLIENT,
             id=client.id,
             agency_id=client.agency_id,
             name=client.client_id,

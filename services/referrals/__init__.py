@@ -1,48 +1,6 @@
-"""Referral workflow: consent, supervisor approval, the minimised partner view, feedback.
+"""Referrals: a case's request to a partner agency for one service, and the partner's work on it.
 
-The state machine lives in `states.py` (one table), the two views of a referral in `views.py`,
-the use cases in `service.py`.
+The value sets live in `enums.py`, the state machine in `states.py` (one table), the two views
+of a referral in `views.py`, the use cases in `service.py`. This package module stays empty so
+that importing the value sets (the policy does) never pulls in the use cases.
 """
-
-from services.referrals.service import (
-    CONSENT_WITHDRAWN,
-    Created,
-    NewReferral,
-    ReferralPage,
-    ReferralQuery,
-    act,
-    create_referral,
-    get_referral,
-    list_case_referrals,
-    list_referrals,
-    response_hours,
-)
-from services.referrals.states import TRANSITIONS, Status, Transition, transition_for
-from services.referrals.views import (
-    PartnerReferralView,
-    ReferralView,
-    StaffReferralView,
-    is_overdue,
-)
-
-__all__ = [
-    "CONSENT_WITHDRAWN",
-    "TRANSITIONS",
-    "Created",
-    "NewReferral",
-    "PartnerReferralView",
-    "ReferralPage",
-    "ReferralQuery",
-    "ReferralView",
-    "StaffReferralView",
-    "Status",
-    "Transition",
-    "act",
-    "create_referral",
-    "get_referral",
-    "is_overdue",
-    "list_case_referrals",
-    "list_referrals",
-    "response_hours",
-    "transition_for",
-]

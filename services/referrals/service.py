@@ -9,16 +9,13 @@ one can win; the other matches no row and gets `Conflict`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, case, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -27,12 +24,18 @@ from models.cases import Case
 from models.identity import Agency
 from models.referrals import Referral, ReferralUpdate
 from services import audit
-from services.cases import idempotency
+from services.actions import Action
 from services.cases.access import CASE_FIELD_PATHS, encrypt_for_case, load_visible_case
+from services.cases.enums import CaseStatus
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from services.policy import Action, Principal, referral_filter, require
+from services.kit import idempotency
+from services.kit.cursor import Keyset, SortKey
+from services.kit.pages import DEFAULT_LIMIT, Page, check_limit
+from services.kit.versions import Versioned
+from services.policy import Principal, referral_filter, require
+from services.referrals.enums import ConsentBasis, ServiceType, Urgency
 from services.referrals.states import Status, Transition, transition_for
 from services.referrals.views import (
     REFERRALS_TABLE,
@@ -43,24 +46,10 @@ from services.referrals.views import (
     load_updates,
 )
 
-ServiceType = Literal[
-    "mhpss",
-    "medical",
-    "rehabilitation",
-    "education",
-    "family_tracing",
-    "alternative_care",
-    "legal_aid",
-    "documentation",
-    "reintegration",
-    "livelihoods",
-    "shelter",
-    "gbv_response",
-]
-"""Service types a referral can ask for; the API schema uses this same type."""
-SERVICE_TYPES: frozenset[str] = frozenset(get_args(ServiceType))
-URGENCIES = ("high", "medium", "low")
-CONSENT_BASES = frozenset({"caregiver", "child", "best_interest_override"})
+SERVICE_TYPES: frozenset[str] = frozenset(ServiceType)
+URGENCIES: tuple[Urgency, ...] = tuple(Urgency)
+"""Most urgent first: the supervisor's review queue sorts by this rank."""
+CONSENT_BASES: frozenset[str] = frozenset(ConsentBasis)
 CONSENT_WITHDRAWN = "consent_withdrawn"
 """The cancel reason that records a withdrawal of consent."""
 CASE_CLOSED = "case_closed"
@@ -73,8 +62,6 @@ LIVE_STATUSES = (
 )
 """Referrals that closing their case cancels: every state that is not final."""
 CLOCK_SKEW = timedelta(minutes=5)
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -113,10 +100,8 @@ class ReferralQuery:
     cursor: str | None = None
 
 
-@dataclass(frozen=True)
-class ReferralPage:
-    items: list[ReferralView]
-    next_cursor: str | None
+ReferralPage = Page[ReferralView]
+"""A page of referrals (`GET /referrals`, `GET /cases/{id}/referrals`)."""
 
 
 @dataclass(frozen=True)
@@ -129,10 +114,10 @@ class Created:
 def response_hours(settings: Settings, urgency: str) -> int:
     """How long the partner has to accept or decline, by urgency (settings)."""
     return {
-        "high": settings.referral_response_hours_high,
-        "medium": settings.referral_response_hours_medium,
-        "low": settings.referral_response_hours_low,
-    }[urgency]
+        Urgency.HIGH: settings.referral_response_hours_high,
+        Urgency.MEDIUM: settings.referral_response_hours_medium,
+        Urgency.LOW: settings.referral_response_hours_low,
+    }[Urgency(urgency)]
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -155,7 +140,7 @@ def _not_found(session: Session, action: Action, referral_id: uuid.UUID) -> NotF
     case_id = session.scalar(select(Referral.case_id).where(Referral.id == referral_id))
     return NotFound(
         "No referral with that id.",
-        action=action.value,
+        action=action,
         resource_type="referral",
         resource_id=referral_id,
         case_id=case_id,
@@ -197,7 +182,7 @@ def _audit_read(
     audit.record(
         session,
         principal,
-        Action.REFERRAL_READ.value,
+        Action.REFERRAL_READ,
         resource_type="referral",
         resource_id=view.id,
         case_id=view.case_id,
@@ -229,7 +214,7 @@ def _validate(session: Session, case_row: Case, draft: NewReferral) -> None:
         problems.append(FieldProblem(("body", "urgency"), "Must be high, medium or low."))
     if draft.consent_given_by not in CONSENT_BASES:
         problems.append(FieldProblem(("body", "consent", "given_by"), "Unknown consent basis."))
-    if draft.consent_given_by == "best_interest_override" and not (
+    if draft.consent_given_by == ConsentBasis.BEST_INTEREST_OVERRIDE and not (
         draft.consent_note and draft.consent_note.strip()
     ):
         problems.append(
@@ -293,7 +278,7 @@ def create_referral(
         view = _view(session, keyring, principal, referral, case_row)
         _audit_read(session, principal, view, via="idempotent_replay")
         return Created(referral=view, created=False)
-    if case_row.status != "open":
+    if case_row.status != CaseStatus.OPEN:
         raise Conflict("Referrals can only be made from an open case.")
     _validate(session, case_row, draft)
 
@@ -331,7 +316,7 @@ def create_referral(
     audit.record(
         session,
         principal,
-        action.value,
+        action,
         resource_type="referral",
         resource_id=referral.id,
         case_id=case_row.id,
@@ -362,91 +347,39 @@ def get_referral(
     return view
 
 
-_URGENCY_RANK = case((Referral.urgency == "high", 0), (Referral.urgency == "medium", 1), else_=2)
+_URGENCY_RANK = case(
+    *((Referral.urgency == urgency.value, rank) for rank, urgency in enumerate(URGENCIES[:-1])),
+    else_=len(URGENCIES) - 1,
+)
 
 
-@dataclass(frozen=True)
-class _Key:
-    expr: Any
-    kind: str
-    """`int`, `datetime` or `uuid`: how the cursor value is decoded."""
-    descending: bool = False
+_BY_URGENCY = SortKey(_URGENCY_RANK, int, bound=len(URGENCIES))
+REVIEW = Keyset(
+    "review",
+    (_BY_URGENCY, SortKey(Referral.created_at, datetime), SortKey(Referral.id, uuid.UUID)),
+)
+"""Supervisor review (`?status=pending_approval`): most urgent first, oldest first within one."""
+OVERDUE = Keyset(
+    "overdue", (SortKey(Referral.respond_due_at, datetime), SortKey(Referral.id, uuid.UUID))
+)
+"""`?overdue=true`: the longest overdue first."""
+RECENT = Keyset(
+    "recent",
+    (
+        SortKey(Referral.created_at, datetime, descending=True),
+        SortKey(Referral.id, uuid.UUID, descending=True),
+    ),
+)
+"""Every other listing: newest first."""
 
 
-def _order_for(query: ReferralQuery) -> tuple[str, list[_Key]]:
+def _order_for(query: ReferralQuery) -> tuple[Keyset, Callable[[Referral], Sequence[Any]]]:
+    """The listing's order, and the key values of a referral in that order."""
     if query.status == Status.PENDING_APPROVAL:
-        # Supervisor review: most urgent first, the oldest first within one urgency.
-        return "review", [
-            _Key(_URGENCY_RANK, "int"),
-            _Key(Referral.created_at, "datetime"),
-            _Key(Referral.id, "uuid"),
-        ]
+        return REVIEW, lambda r: (URGENCIES.index(Urgency(r.urgency)), r.created_at, r.id)
     if query.overdue:
-        return "overdue", [_Key(Referral.respond_due_at, "datetime"), _Key(Referral.id, "uuid")]
-    return "recent", [
-        _Key(Referral.created_at, "datetime", descending=True),
-        _Key(Referral.id, "uuid", descending=True),
-    ]
-
-
-def _encode_cursor(name: str, values: Sequence[Any]) -> str:
-    plain = [
-        v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
-        for v in values
-    ]
-    raw = json.dumps({"o": name, "k": plain}, separators=(",", ":")).encode("ascii")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput.field(("query", "cursor"), "Not a cursor from this list.")
-
-
-def _decode_cursor(cursor: str, name: str, keys: list[_Key]) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        if not isinstance(data, dict) or data.get("o") != name:
-            raise _bad_cursor()
-        plain = data.get("k")
-        if not isinstance(plain, list) or len(plain) != len(keys):
-            raise _bad_cursor()
-        values: list[Any] = []
-        for key, value in zip(keys, plain, strict=True):
-            if key.kind == "int" and type(value) is int and value in range(len(URGENCIES)):
-                # The only integer key is the urgency rank; anything else (a bool, 10**30)
-                # never came from us and would overflow the database's integer.
-                values.append(value)
-            elif key.kind == "datetime" and isinstance(value, str) and len(value) <= 40:
-                parsed = datetime.fromisoformat(value)
-                if parsed.tzinfo is None or not in_supported_range(parsed):
-                    raise _bad_cursor()
-                values.append(parsed)
-            elif key.kind == "uuid" and isinstance(value, str) and len(value) <= 40:
-                values.append(uuid.UUID(value))
-            else:
-                raise _bad_cursor()
-        return values
-    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeError):
-        raise _bad_cursor() from None
-
-
-def _after(keys: list[_Key], values: list[Any]) -> ColumnElement[bool]:
-    """Keyset condition: rows strictly after `values` in the order of `keys`."""
-    alternatives: list[ColumnElement[bool]] = []
-    for i, key in enumerate(keys):
-        equal = [keys[j].expr == values[j] for j in range(i)]
-        beyond = key.expr < values[i] if key.descending else key.expr > values[i]
-        alternatives.append(and_(*equal, beyond))
-    return or_(*alternatives)
-
-
-def _key_values(referral: Referral, name: str) -> list[Any]:
-    if name == "review":
-        return [URGENCIES.index(referral.urgency), referral.created_at, referral.id]
-    if name == "overdue":
-        return [referral.respond_due_at, referral.id]
-    return [referral.created_at, referral.id]
+        return OVERDUE, lambda r: (r.respond_due_at, r.id)
+    return RECENT, lambda r: (r.created_at, r.id)
 
 
 def _list(
@@ -457,7 +390,7 @@ def _list(
     *,
     case_id: uuid.UUID | None = None,
 ) -> ReferralPage:
-    limit = max(1, min(query.limit, MAX_LIMIT))
+    limit = check_limit(query.limit)
     stmt = select(Referral, Case).join(Case, Case.id == Referral.case_id).where(_visible(principal))
     if case_id is not None:
         stmt = stmt.where(Referral.case_id == case_id)
@@ -476,13 +409,10 @@ def _list(
                 Referral.respond_due_at >= now,
             )
         )
-    name, keys = _order_for(query)
-    if query.cursor:
-        stmt = stmt.where(_after(keys, _decode_cursor(query.cursor, name, keys)))
-    stmt = stmt.order_by(*(k.expr.desc() if k.descending else k.expr.asc() for k in keys))
-    rows = session.execute(stmt.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    keyset, values_of = _order_for(query)
+    stmt = keyset.select_page(stmt, cursor=query.cursor, limit=limit)
+    page = keyset.split(session.execute(stmt).all(), limit, lambda row: values_of(row[0]))
+    rows = page.items
     updates = load_updates(session, [row[0].id for row in rows])
     cache = KeyCache(session, keyring)
     items = [
@@ -494,7 +424,7 @@ def _list(
     audit.record(
         session,
         principal,
-        Action.REFERRAL_LIST.value,
+        Action.REFERRAL_LIST,
         resource_type="referral",
         case_id=case_id,
         detail={
@@ -504,8 +434,7 @@ def _list(
             "service_type": query.service_type,
         },
     )
-    next_cursor = _encode_cursor(name, _key_values(rows[-1][0], name)) if more else None
-    return ReferralPage(items=items, next_cursor=next_cursor)
+    return ReferralPage(items=items, next_cursor=page.next_cursor)
 
 
 def list_referrals(
@@ -558,16 +487,13 @@ def _compare_and_set(
         ),
     )
     if result.rowcount != 1:
-        raise stale(expected_version)
+        raise REFERRAL_VERSIONS.stale_version(expected_version)
     session.refresh(referral)
 
 
-def stale(seen_version: int, current_version: int | None = None) -> Conflict:
-    """409 for an action on a version that is no longer current (`If-Match`, or a race)."""
-    now = f" (it is now version {current_version})" if current_version is not None else ""
-    return Conflict(
-        f"The referral changed since version {seen_version}{now}; read it again, then decide."
-    )
+REFERRAL_VERSIONS = Versioned("referral", stale=Conflict, malformed=InvalidInput)
+"""A referral action on a stale version is 409 (the caller must decide again on what the
+referral is now, unlike a case's 412); a malformed If-Match is 422 naming it."""
 
 
 def _check_side(principal: Principal, transition: Transition) -> None:
@@ -577,7 +503,7 @@ def _check_side(principal: Principal, transition: Transition) -> None:
     if principal.is_client != wanted_client:
         raise Forbidden(
             f"Only the {transition.side} side may perform {transition.action.value}.",
-            action=transition.action.value,
+            action=transition.action,
             resource_type="referral",
         )
 
@@ -595,11 +521,10 @@ def act(
 ) -> ReferralView:
     """Apply one state-machine action; `text` is the reason, note or outcome it carries."""
     referral, case_row = _load(session, principal, referral_id, action)
-    if if_match is not None and if_match != referral.version:
-        raise stale(if_match, referral.version)
+    REFERRAL_VERSIONS.check(referral.version, if_match)
     transition = transition_for(referral.status, action)
     _check_side(principal, transition)
-    if transition.side == "receiving" and case_row.status != "open":
+    if transition.side == "receiving" and case_row.status != CaseStatus.OPEN:
         # Closing a case cancels its live referrals; this holds even for a referral that
         # escaped that (older data): no partner works on, or reads, a closed case.
         raise Conflict("The referring agency closed this case; the referral is no longer active.")
@@ -627,7 +552,7 @@ def act(
         "to": transition.to_status.value,
     }
     if action == Action.REFERRAL_APPROVE:
-        if case_row.status != "open":
+        if case_row.status != CaseStatus.OPEN:
             raise Conflict("The case is closed; reopen it before approving a referral.")
         values = {
             "approved_by": principal.id,
@@ -703,7 +628,7 @@ def act(
     audit.record(
         session,
         principal,
-        action.value,
+        action,
         resource_type="referral",
         resource_id=referral.id,
         case_id=referral.case_id,
@@ -763,7 +688,7 @@ def cancel_for_closed_case(
         audit.record(
             session,
             principal,
-            action.value,
+            action,
             resource_type="referral",
             resource_id=referral.id,
             case_id=case_row.id,
@@ -772,7 +697,7 @@ def cancel_for_closed_case(
                 "from": transition.from_status.value,
                 "to": transition.to_status.value,
                 "consent_withdrawn": False,
-                "via": Action.CASE_CLOSE.value,
+                "via": Action.CASE_CLOSE,
             },
         )
         cancelled.append(referral.id)

@@ -19,23 +19,14 @@ below states which of the two kinds of principal the move belongs to; `transitio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
+from services.actions import Action
 from services.errors import Conflict
-from services.policy import Action
+from services.referrals.enums import ReferralStatus
 
-
-class Status(StrEnum):
-    PENDING_APPROVAL = "pending_approval"
-    SENT = "sent"
-    REJECTED = "rejected"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
+Status = ReferralStatus
+"""Short name used by the table below (and by older imports)."""
 
 TERMINAL_STATUSES = frozenset(
     {Status.REJECTED, Status.DECLINED, Status.COMPLETED, Status.CANCELLED}

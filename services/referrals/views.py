@@ -19,9 +19,12 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
+from services.actions import Action
 from services.cases.access import case_data_key, decrypt_for_case, read_case_fields
+from services.cases.enums import CaseStatus
 from services.crypto import Keyring
-from services.policy import Action, Principal, allowed, partner_sees_case_fields
+from services.policy import Principal, allowed, partner_sees_case_fields
+from services.referrals.enums import ConsentBasis
 from services.referrals.states import TRANSITIONS, Status
 
 REFERRALS_TABLE = "referrals"
@@ -138,7 +141,7 @@ def actions_for(principal: Principal, referral: Referral, case: Case) -> list[st
     not refused for a closed case (approving, or any partner move). The view is only built
     for a caller who may see the referral, so visibility is already settled."""
     side = "receiving" if principal.is_client else "referring"
-    case_open = case.status == "open"
+    case_open = case.status == CaseStatus.OPEN
     return sorted(
         t.action.value
         for t in TRANSITIONS
@@ -257,7 +260,7 @@ def _staff_view(
             obtained_at=r.consent_obtained_at,
             note=texts["consent.note"],
         ),
-        best_interest_override=r.consent_given_by == "best_interest_override",
+        best_interest_override=r.consent_given_by == ConsentBasis.BEST_INTEREST_OVERRIDE,
         allowed_actions=actions_for(principal, r, case),
         created_by=r.created_by,
         created_at=r.created_at,

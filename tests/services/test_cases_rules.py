@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from models.cases import Case
-from services.cases.concurrency import parse_if_match
+from services.cases.concurrency import CASE_VERSIONS
 from services.cases.content import validate_document
-from services.cases.cursor import decode_cursor, encode_cursor
-from services.cases.idempotency import fingerprint, key_hash
+from services.cases.listing import OVERDUE, RECENT
 from services.cases.numbers import next_case_number
 from services.cases.schedule import next_action_due
 from services.cases.stages import STAGES, TRANSITIONS, can_move
@@ -27,6 +26,7 @@ from services.cases.update import apply_changes
 from services.config import Settings
 from services.crypto import Keyring, load_keyring
 from services.errors import InvalidInput, PreconditionFailed, PreconditionRequired
+from services.kit.idempotency import fingerprint, key_hash
 
 ALLOWED = {
     ("registration", "assessment"),
@@ -36,6 +36,18 @@ ALLOWED = {
     ("follow_up", "closure"),
     ("follow_up", "case_plan"),
 }
+
+parse_if_match = CASE_VERSIONS.parse_if_match
+_KEYSETS = {"created": RECENT, "due": OVERDUE}
+
+
+def encode_cursor(order: str, at: datetime, row_id: uuid.UUID) -> str:
+    return _KEYSETS[order].encode((at, row_id))
+
+
+def decode_cursor(cursor: str, order: str) -> tuple[datetime, uuid.UUID]:
+    at, row_id = _KEYSETS[order].decode(cursor)
+    return at, row_id
 
 
 def test_stage_machine_allows_exactly_the_contract_moves() -> None:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
-from services import referrals
 from services.cases.access import CASE_FIELD_PATHS, case_data_key, decrypt_for_case
 from services.crypto import DecryptionError
 from services.errors import Conflict, Forbidden, NotFound
@@ -27,8 +26,11 @@ from services.policy import (
     can_see_referral,
     referral_filter,
 )
+from services.referrals import service as referrals
+from services.referrals import states
 from services.referrals.service import _compare_and_set
 from services.referrals.states import Status, transition_for
+from services.referrals.views import PartnerReferralView, is_overdue
 from services.runtime import Runtime
 from tests.builders import make_agency, make_api_client, make_user
 from tests.referrals_support import (
@@ -109,8 +111,8 @@ def test_transition_for_knows_only_the_table() -> None:
         transition_for("completed", Action.REFERRAL_CANCEL)
     with pytest.raises(Conflict):
         transition_for("pending_approval", Action.REFERRAL_ACCEPT)
-    for status in referrals.states.TERMINAL_STATUSES:
-        for action in referrals.states.TRANSITION_ACTIONS:
+    for status in states.TERMINAL_STATUSES:
+        for action in states.TRANSITION_ACTIONS:
             with pytest.raises(Conflict):
                 transition_for(status, action)
 
@@ -189,12 +191,12 @@ def test_partner_view_builder_holds_no_case_value_once_ended(s: Setup) -> None:
     rid = s.referral()
     s.act(s.supervisor, rid, Action.REFERRAL_APPROVE)
     live = referrals.get_referral(s.db, s.keyring, s.partner, rid)
-    assert isinstance(live, referrals.PartnerReferralView)
+    assert isinstance(live, PartnerReferralView)
     assert live.case == {"child.given_name": "MKgiven"}
     assert live.fields_served == ["case.child.given_name", "reason"]
     s.act(s.partner, rid, Action.REFERRAL_DECLINE, text="MKdecline full")
     ended = referrals.get_referral(s.db, s.keyring, s.partner, rid)
-    assert isinstance(ended, referrals.PartnerReferralView)
+    assert isinstance(ended, PartnerReferralView)
     assert ended.case is None and ended.reason is None
     assert ended.decline_reason == "MKdecline full"
     assert ended.fields_served == ["decline_reason"]
@@ -229,10 +231,10 @@ def test_overdue_is_sent_and_past_due_only(s: Setup) -> None:
     assert row is not None and row.respond_due_at is not None
     assert row.approved_at is not None
     assert row.respond_due_at - row.approved_at == timedelta(hours=72)  # medium default
-    assert not referrals.is_overdue(row)
-    assert referrals.is_overdue(row, now=row.respond_due_at + timedelta(seconds=1))
+    assert not is_overdue(row)
+    assert is_overdue(row, now=row.respond_due_at + timedelta(seconds=1))
     row.status = "accepted"
-    assert not referrals.is_overdue(row, now=row.respond_due_at + timedelta(days=9))
+    assert not is_overdue(row, now=row.respond_due_at + timedelta(days=9))
 
 
 def test_erasing_the_case_removes_its_referrals_and_updates(s: Setup, db: Session) -> None:
@@ -339,7 +341,7 @@ def test_partner_view_holds_exactly_the_shared_fields_while_live(
         )
         s.act(who, rid, action, text="MKstep text")
     view = referrals.get_referral(s.db, s.keyring, s.partner, rid)
-    assert isinstance(view, referrals.PartnerReferralView)
+    assert isinstance(view, PartnerReferralView)
     dumped = repr(view.case) + repr(view.reason)
     unshared = [m for path, m in MARKERS.items() if path not in shared]
     assert [m for m in unshared if m in dumped] == []

@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from models.base import utcnow
-from services import referrals
 from services.cases.intake import create_case
 from services.policy import Action, Principal
+from services.referrals import service as referrals
 from tests.api.matrix import Call, Entry, World, expect
 from tests.referrals_support import case_body, client_principal, principal_of, referral_body
 

@@ -1,5 +1,18 @@
 """`Idempotency-Key` for creating POSTs, kept in the database so every worker honours it.
 
+Use from a creating use case, before anything is written:
+
+    claim = idempotency.claim(session, keyring, principal, key, operation="note.create",
+                              body=canonical_request, resource_type="note",
+                              resource_id=new_note_id, case_id=case.id)
+    if claim.replay is not None:
+        return <the resource claim.replay.resource_id names>, answered 200
+    ... create the resource with id new_note_id, answered 201
+
+`operation` names what is created and where (e.g. `referral.create:<case id>`), so one key sent
+to two different endpoints is two different requests. `body` is the request as plain JSON
+values (the fingerprint is over its canonical form).
+
 A record holds the SHA-256 of the key, a keyed HMAC of the operation and its canonical body (no
 plaintext: a leaked table does not reveal what was sent), and the id of what was created. Flow:
 1. a live record for (caller, key) with the same fingerprint: a replay; return that resource;
@@ -43,10 +56,12 @@ class Claim:
 
 
 def key_hash(key: str) -> str:
+    """What is stored to find the key again (the key itself is never stored)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def fingerprint(keyring: Keyring, operation: str, body: Any) -> str:
+    """Keyed HMAC of the operation and canonical body: recognises a replay, reveals nothing."""
     canonical = json.dumps(
         {"operation": operation, "body": body},
         sort_keys=True,
@@ -91,6 +106,10 @@ def claim(
     case_id: uuid.UUID,
     status_code: int = 201,
 ) -> Claim:
+    """Claim `key` for this request: `Claim(replay=None)` to go ahead and create the resource
+    with id `resource_id`, or `Claim(replay=<earlier record>)` to answer with what the first
+    request created. No key: always go ahead. The same key with another operation or body
+    within 24 h: `InvalidInput` (422 naming `Idempotency-Key`)."""
     if key is None:
         return Claim(replay=None)
     if not key.strip() or len(key) > 200:
@@ -123,7 +142,8 @@ def claim(
 
 
 def forget_case(session: Session, case_id: uuid.UUID) -> None:
-    """Erasure: drop the case's records (their resources no longer exist)."""
+    """Erasure: drop the case's records (their resources no longer exist). Every record names
+    the case its resource belongs to, whatever the resource (case, note, referral, ...)."""
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.case_id == case_id))
 
 

@@ -1,0 +1,126 @@
+"""enum checks: CHECK constraints on every enumerated column
+
+Each column that holds one value of a fixed set (a role, a case's status, stage and risk level,
+a referral's status, service, urgency and consent basis, an audit event's actor type, actor role
+and outcome) refuses any other value, so a bug or a hand-written UPDATE cannot store a state the
+code does not know. The sets are written out here, as they stand at this revision: a migration
+is a snapshot, and a later change to a set is a new revision. A test compares them with the
+service's enums, so the two cannot drift apart unnoticed.
+
+`audit_events.action` has no CHECK: the set of actions grows with every feature, and an audit
+row must never be refused (the request would fail after its work was done); the service only
+records names of its `Action` enum.
+
+SQLite cannot add a constraint to a table; the table is rebuilt (batch mode), with foreign keys
+not enforced while the migration runs (`services.database.migrate`), so dropping the old table
+does not cascade to the rows that reference it. The rebuild drops the audit table's triggers,
+which are created again.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ROLES = ("system_admin", "agency_admin", "supervisor", "caseworker", "auditor")
+
+CHECKS: dict[str, dict[str, tuple[str, ...]]] = {
+    "users": {"role": ROLES},
+    "cases": {
+        "status": ("open", "closed"),
+        "stage": (
+            "registration",
+            "assessment",
+            "case_plan",
+            "implementation",
+            "follow_up",
+            "closure",
+        ),
+        "risk_level": ("high", "medium", "low"),
+    },
+    "referrals": {
+        "status": (
+            "pending_approval",
+            "sent",
+            "rejected",
+            "accepted",
+            "declined",
+            "in_progress",
+            "completed",
+            "cancelled",
+        ),
+        "service_type": (
+            "mhpss",
+            "medical",
+            "rehabilitation",
+            "education",
+            "family_tracing",
+            "alternative_care",
+            "legal_aid",
+            "documentation",
+            "reintegration",
+            "livelihoods",
+            "shelter",
+            "gbv_response",
+        ),
+        "urgency": ("high", "medium", "low"),
+        "consent_given_by": ("caregiver", "child", "best_interest_override"),
+    },
+    "referral_updates": {"author_type": ("user", "client")},
+    "audit_events": {
+        "actor_type": ("user", "client", "anonymous", "system"),
+        "actor_role": ROLES,
+        "outcome": ("success", "denied", "error"),
+    },
+}
+"""table -> column -> the values it may hold (a NULL passes a CHECK, as it should)."""
+
+
+def constraint_name(table: str, column: str) -> str:
+    """`ck_<table>_<column>`, marked final (`op.f`) so no naming convention rewrites it."""
+    return op.f(f"ck_{table}_{column}")
+
+
+def _condition(column: str, values: tuple[str, ...]) -> str:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({listed})"
+
+
+def _sqlite_audit_triggers() -> None:
+    """As created by revision 0002 (the rebuild of `audit_events` dropped them)."""
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER audit_events_no_{operation.lower()} BEFORE {operation} "
+            "ON audit_events BEGIN "
+            f"SELECT RAISE(ABORT, 'audit_events is append-only: {operation} refused'); END"
+        )
+
+
+def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for table, columns in CHECKS.items():
+        with op.batch_alter_table(table) as batch:
+            for column, values in columns.items():
+                batch.create_check_constraint(
+                    constraint_name(table, column), _condition(column, values)
+                )
+        if sqlite and table == "audit_events":
+            _sqlite_audit_triggers()
+
+
+def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for table, columns in reversed(CHECKS.items()):
+        with op.batch_alter_table(table) as batch:
+            for column in columns:
+                batch.drop_constraint(constraint_name(table, column), type_="check")
+        if sqlite and table == "audit_events":
+            _sqlite_audit_triggers()

@@ -1,0 +1,70 @@
+"""Value sets of a case: status, stage, risk level, and the child's sex, separation status and
+protection concerns.
+
+The one definition of each: the API schemas, the stage machine (`stages.py`), the schedules and
+the database's CHECK constraints (migration 0007) all take these. Concern codes are reference
+data with labels (`concerns.py`); the codes themselves are defined here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Stage(StrEnum):
+    """Case-management stages, in their normal order (moves: `stages.TRANSITIONS`)."""
+
+    REGISTRATION = "registration"
+    ASSESSMENT = "assessment"
+    CASE_PLAN = "case_plan"
+    IMPLEMENTATION = "implementation"
+    FOLLOW_UP = "follow_up"
+    CLOSURE = "closure"
+
+
+class RiskLevel(StrEnum):
+    """How urgent the child's situation is: sets when the next action is due."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class SeparationStatus(StrEnum):
+    UNACCOMPANIED = "unaccompanied"
+    SEPARATED = "separated"
+    WITH_CAREGIVER = "with_caregiver"
+    UNKNOWN = "unknown"
+
+
+class ConcernCode(StrEnum):
+    """Protection concerns (labels in `concerns.py`, served by `GET /reference/concerns`)."""
+
+    CAAFAG = "caafag"
+    SEPARATED_UNACCOMPANIED = "separated_unaccompanied"
+    PHYSICAL_INJURY = "physical_injury"
+    DISABILITY = "disability"
+    PSYCHOSOCIAL_DISTRESS = "psychosocial_distress"
+    WITNESSED_VIOLENCE = "witnessed_violence"
+    SEXUAL_VIOLENCE = "sexual_violence"
+    PHYSICAL_VIOLENCE = "physical_violence"
+    DETENTION = "detention"
+    CHILD_LABOUR = "child_labour"
+    CHILD_MARRIAGE = "child_marriage"
+    TRAFFICKING = "trafficking"
+    NEGLECT = "neglect"
+    OUT_OF_SCHOOL = "out_of_school"
+    LACK_OF_DOCUMENTATION = "lack_of_documentation"
+    EXPLOSIVE_ORDNANCE = "explosive_ordnance"
