@@ -7,14 +7,14 @@ code does not know. The sets are written out here, as they stand at this revisio
 is a snapshot, and a later change to a set is a new revision. A test compares them with the
 service's enums, so the two cannot drift apart unnoticed.
 
-`audit_events.action` has no CHECK: the set of actions grows with every feature, and an audit
-row must never be refused (the request would fail after its work was done); the service only
-records names of its `Action` enum.
+`audit_events` gets none: an audit row must never be refused (the request would fail after its
+work was done, and a refusal would go unrecorded), its values come only from `audit.record`,
+which takes the `Action`, `ActorType` and `AuditOutcome` enums, and a changed row is the hash
+chain's to catch (`haven audit verify` names the first changed row, whatever was changed).
 
 SQLite cannot add a constraint to a table; the table is rebuilt (batch mode), with foreign keys
 not enforced while the migration runs (`services.database.migrate`), so dropping the old table
-does not cascade to the rows that reference it. The rebuild drops the audit table's triggers,
-which are created again.
+does not cascade to the rows that reference it.
 
 Revision ID: 0007
 Revises: 0006
@@ -75,11 +75,6 @@ CHECKS: dict[str, dict[str, tuple[str, ...]]] = {
         "consent_given_by": ("caregiver", "child", "best_interest_override"),
     },
     "referral_updates": {"author_type": ("user", "client")},
-    "audit_events": {
-        "actor_type": ("user", "client", "anonymous", "system"),
-        "actor_role": ROLES,
-        "outcome": ("success", "denied", "error"),
-    },
 }
 """table -> column -> the values it may hold (a NULL passes a CHECK, as it should)."""
 
@@ -94,33 +89,17 @@ def _condition(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({listed})"
 
 
-def _sqlite_audit_triggers() -> None:
-    """As created by revision 0002 (the rebuild of `audit_events` dropped them)."""
-    for operation in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER audit_events_no_{operation.lower()} BEFORE {operation} "
-            "ON audit_events BEGIN "
-            f"SELECT RAISE(ABORT, 'audit_events is append-only: {operation} refused'); END"
-        )
-
-
 def upgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
     for table, columns in CHECKS.items():
         with op.batch_alter_table(table) as batch:
             for column, values in columns.items():
                 batch.create_check_constraint(
                     constraint_name(table, column), _condition(column, values)
                 )
-        if sqlite and table == "audit_events":
-            _sqlite_audit_triggers()
 
 
 def downgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
     for table, columns in reversed(CHECKS.items()):
         with op.batch_alter_table(table) as batch:
             for column in columns:
                 batch.drop_constraint(constraint_name(table, column), type_="check")
-        if sqlite and table == "audit_events":
-            _sqlite_audit_triggers()
