@@ -1,7 +1,7 @@
 """Value sets of an audit event: who acted (actor type) and how it ended (outcome).
 
-Event names are `services.actions.Action`. The database's CHECK constraints (migration 0007)
-take these sets too.
+Event names are `services.actions.Action`. `audit.record` takes only these; the table has no
+CHECK constraints (an audit row is never refused: migration 0008 says why).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 protection concerns.
 
 The one definition of each: the API schemas, the stage machine (`stages.py`), the schedules and
-the database's CHECK constraints (migration 0007) all take these. Concern codes are reference
+the database's CHECK constraints (migration 0008) all take these. Concern codes are reference
 data with labels (`concerns.py`); the codes themselves are defined here.
 """
 

@@ -1,7 +1,7 @@
 """Value sets of identity: staff roles, partner scopes, restricted-token steps, principal kinds.
 
 The one definition of each: the policy, the settings (`HAVEN_MFA_REQUIRED_ROLES`), the API
-schemas and the database's CHECK constraints (migration 0007) all take these.
+schemas and the database's CHECK constraints (migration 0008) all take these.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Value sets of a referral: status, urgency, consent basis, service type.
 
 The one definition of each: the state machine (`states.py`), the policy, the API schemas and the
-database's CHECK constraints (migration 0007) all take these.
+database's CHECK constraints (migration 0008) all take these.
 """
 
 from __future__ import annotations

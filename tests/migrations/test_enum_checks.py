@@ -1,7 +1,7 @@
 """The database refuses values outside each enumerated column's set, and that set is exactly the
 service's enum (so a new enum member needs a new migration, and the test says which).
 
-`audit_events` has no CHECK on purpose (migration 0007 says why): an audit row is never refused,
+`audit_events` has no CHECK on purpose (migration 0008 says why): an audit row is never refused,
 and tampering with one is the hash chain's to catch."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_adding_the_checks_keeps_every_row_and_the_audit_triggers() -> None:
     with empty_database() as url:
         engine = make_engine(url)
         try:
-            migrate(engine, "0006")
+            migrate(engine, "0007")
             with engine.begin() as conn:
                 conn.execute(
                     text("INSERT INTO agencies (id, name, created_at) VALUES (:id, 'A', :at)"),
@@ -115,7 +115,7 @@ def test_adding_the_checks_keeps_every_row_and_the_audit_triggers() -> None:
                     {"id": "2" * 32, "u": "1" * 32, "at": "2026-01-01 00:00:00"},
                 )
             migrate(engine)
-            downgrade(engine, "0006")
+            downgrade(engine, "0007")
             migrate(engine)
             with engine.connect() as conn:
                 # recovery_codes references users ON DELETE CASCADE: rebuilding `users` twice

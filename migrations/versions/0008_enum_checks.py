@@ -16,8 +16,8 @@ SQLite cannot add a constraint to a table; the table is rebuilt (batch mode), wi
 not enforced while the migration runs (`services.database.migrate`), so dropping the old table
 does not cascade to the rows that reference it.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
