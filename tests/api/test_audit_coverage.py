@@ -23,10 +23,11 @@ from tests.api.matrix import (
     build_world,
     load_entries,
 )
+from tests.factories import API
 
 NOT_AUDITED_ON_SUCCESS = {
-    ("GET", "/api/v1/auth/me"): "the caller's own identity: no record is read",
-    ("GET", "/api/v1/reference/concerns"): "public reference data",
+    ("GET", f"{API}/auth/me"): "the caller's own identity: no record is read",
+    ("GET", f"{API}/reference/concerns"): "public reference data",
 }
 
 

@@ -28,10 +28,15 @@ from services.audit import log as audit_log
 from services.audit.verify import verify_log
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import client_headers, make_agency, make_api_client, make_user, user_headers
+from tests.factories import (
+    API,
+    client_headers,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 from tests.referrals_support import case_body, referral_body
-
-API = "/api/v1"
 
 
 @dataclass
@@ -75,6 +80,7 @@ def live(fresh_runtime: Runtime) -> Iterator[Live]:
         client = make_api_client(db, partner)
         headers["partner"] = client_headers(db, client, settings)
     app = create_app(runtime=fresh_runtime)
+    # Some tests here make the server fail on purpose and check the 500 and its audit trail.
     with TestClient(app, raise_server_exceptions=False) as http:
         yield Live(fresh_runtime, http, agency, partner, users, headers)
 

@@ -19,7 +19,7 @@ from models.cases import Case, CaseNote, CaseSearchToken, CaseTombstone
 from models.keys import DataKey
 from services.config import Settings
 from tests.api.test_cases_helpers import API, World, body, create, etag, patch, search, world
-from tests.builders import make_user
+from tests.factories import make_user
 
 __all__ = ["world"]
 

@@ -24,9 +24,8 @@ from services.crypto.rotation import rotate
 from services.policy import Role
 from services.runtime import Runtime
 from tests.api.test_cases_helpers import body
-from tests.builders import make_agency, make_user, user_headers
+from tests.factories import API, make_agency, make_user, user_headers
 
-API = "/api/v1"
 THREADS = 6
 
 

@@ -18,10 +18,8 @@ from api.app import create_app
 from services.crypto import normalise
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import make_agency, make_user, user_headers
 from tests.databases import is_postgres
-
-API = "/api/v1"
+from tests.factories import API, case_body, make_agency, make_user, user_headers
 
 MARKERS = {
     "given": "Qxzorbelia",
@@ -46,30 +44,30 @@ MARKERS = {
 
 
 def _body(given: str, family: str) -> dict[str, Any]:
-    return {
-        "child": {
+    return case_body(
+        child={
             "given_name": given,
             "family_name": family,
             "sex": "male",
             "date_of_birth": MARKERS["dob"],
         },
-        "location": {
+        location={
             "governorate": MARKERS["governorate"],
             "district": MARKERS["district"],
             "address": MARKERS["address"],
         },
-        "caregivers": [
+        caregivers=[
             {
                 "name": MARKERS["caregiver"],
                 "relationship": MARKERS["relationship"],
                 "phone": MARKERS["phone"],
             }
         ],
-        "separation_status": MARKERS["separation"],
-        "protection_concerns": [MARKERS["concern"], MARKERS["concern2"]],
-        "risk_level": "high",
-        "narrative": MARKERS["narrative"],
-    }
+        separation_status=MARKERS["separation"],
+        protection_concerns=[MARKERS["concern"], MARKERS["concern2"]],
+        risk_level="high",
+        narrative=MARKERS["narrative"],
+    )
 
 
 @pytest.fixture
@@ -83,7 +81,7 @@ def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
         worker_h = user_headers(session, worker, settings)
         boss_h = user_headers(session, boss, settings)
         session.commit()
-    client = TestClient(create_app(runtime=fresh_runtime), raise_server_exceptions=False)
+    client = TestClient(create_app(runtime=fresh_runtime))
     latin = client.post(
         f"{API}/cases",
         json=_body(MARKERS["given"], MARKERS["family"]),

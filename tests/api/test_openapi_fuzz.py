@@ -1,5 +1,6 @@
-"""Schemathesis walks every operation of /openapi.json with generated input, as a supervisor
-and as a caseworker: nothing may answer 5xx, and every answer must match the documented schema.
+"""Schemathesis walks every operation of /openapi.json with generated input, as a supervisor,
+as a caseworker and as a partner agency's API client: nothing may answer 5xx, and every answer
+must match the documented schema.
 
 (Schemathesis' own pytest fixture loader does not run under pytest 9, so the operations are
 walked here with its hypothesis strategies directly.)
@@ -20,17 +21,27 @@ from sqlalchemy.orm import Session
 
 from services.config import Settings
 from services.policy import Role
-from tests.builders import make_agency, make_user, user_headers
+from tests.factories import (
+    client_headers,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 
+PARTNER = "partner-client"
 FUZZ_SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.CASEWORKER], ids=str)
+@pytest.mark.parametrize("who", [Role.SUPERVISOR, Role.CASEWORKER, PARTNER], ids=str)
 def test_every_operation_with_generated_input(
-    app: FastAPI, db: Session, settings: Settings, role: Role
+    app: FastAPI, db: Session, settings: Settings, who: str
 ) -> None:
-    headers = user_headers(db, make_user(db, make_agency(db), role), settings)
+    if who == PARTNER:
+        headers = client_headers(db, make_api_client(db, make_agency(db)), settings)
+    else:
+        headers = user_headers(db, make_user(db, make_agency(db), Role(who)), settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []
     operations = 0

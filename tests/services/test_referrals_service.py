@@ -30,7 +30,7 @@ from services.policy import (
 from services.referrals.service import _compare_and_set
 from services.referrals.states import Status, transition_for
 from services.runtime import Runtime
-from tests.builders import make_agency, make_api_client, make_user
+from tests.factories import make_agency, make_api_client, make_user
 from tests.referrals_support import (
     CONSENT_NOTE,
     MARKERS,

@@ -17,9 +17,10 @@ from services import referrals
 from services.cases.intake import create_case
 from services.policy import Action, Principal
 from tests.api.matrix import Call, Entry, World, expect
-from tests.referrals_support import case_body, client_principal, principal_of, referral_body
+from tests.factories import API, client_principal, principal_of
+from tests.referrals_support import case_body, referral_body
 
-P = "/api/v1"
+P = API
 
 CASE_STAFF_A = ("a.caseworker", "a.supervisor")
 OUTSIDERS_STAFF = ("a.caseworker2", "b.caseworker", "b.caseworker2", "b.supervisor")
