@@ -30,15 +30,8 @@ from services.policy import (
 from services.referrals.service import _compare_and_set
 from services.referrals.states import Status, transition_for
 from services.runtime import Runtime
-from tests.factories import make_agency, make_api_client, make_user
-from tests.referrals_support import (
-    CONSENT_NOTE,
-    MARKERS,
-    REASON,
-    client_principal,
-    make_case,
-    principal_of,
-)
+from tests.factories import client_principal, make_agency, make_api_client, make_user, principal_of
+from tests.referrals_support import CONSENT_NOTE, MARKERS, REASON, make_case
 
 
 class Setup:
