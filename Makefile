@@ -70,7 +70,7 @@ test-fast: install ## SQLite, all cores, stop at the first failure, the 20 slowe
 lint: install ## ruff (lint + format check), mypy, and the lock file matches pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api services models
+	$(BIN)/mypy api services models tests
 	$(UV) lock --check
 
 format: install ## apply ruff's formatting and safe fixes

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -211,7 +212,7 @@ def test_an_agency_admin_is_confined_to_its_agency(
     clients = client.get(f"{API}/api-clients", headers=admin).json()["items"]
     assert [c["id"] for c in clients] == [str(my_client.id)]
 
-    for path, body in [
+    creations: list[tuple[str, dict[str, Any]]] = [
         (
             f"{API}/users",
             {
@@ -225,7 +226,8 @@ def test_an_agency_admin_is_confined_to_its_agency(
             f"{API}/api-clients",
             {"agency_id": str(other.id), "name": "X", "scopes": ["referrals:read"]},
         ),
-    ]:
+    ]
+    for path, body in creations:
         assert client.post(path, json=body, headers=admin).status_code == 403
     # Nor may it hand out roles above its own.
     for role in ("system_admin", "auditor"):
@@ -365,7 +367,7 @@ def test_a_database_dump_holds_no_password_token_secret_or_code_in_the_clear(
             if isinstance(marker, bytes):
                 hay = value if isinstance(value, bytes) else value.encode("utf-8", "ignore")
             else:
-                hay = value.decode("latin-1") if isinstance(value, bytes) else value
+                hay = value.decode("latin-1") if isinstance(value, bytes) else value  # type: ignore[assignment]
             if marker in hay:  # type: ignore[operator]
                 leaks.append(marker if isinstance(marker, str) else marker.hex())
     assert leaks == []

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.referrals_support import API, World
+from tests.factories import API
+from tests.referrals_support import World
 
 
 def _locs(response: Any) -> list[list[Any]]:

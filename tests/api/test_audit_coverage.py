@@ -58,7 +58,8 @@ def _call(world: World, entry: Entry, who: str) -> int:
         data=call.form,
         headers={**world.headers[who], **call.headers},
     )
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 def _new_events(db: Session, after: int) -> list[AuditEvent]:

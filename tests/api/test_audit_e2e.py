@@ -52,7 +52,9 @@ class Live:
 
     def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> httpx.Response:
         headers = {**(self.h[who] if who else {}), **kwargs.pop("headers", {})}
-        response = self.http.request(method, f"{API}{path}", headers=headers, **kwargs)
+        response: httpx.Response = self.http.request(
+            method, f"{API}{path}", headers=headers, **kwargs
+        )
         self.responses.append(response)
         return response
 

@@ -49,8 +49,8 @@ def enrol(
 ) -> dict[str, object]:
     """A full token needs the current password to enrol; a token restricted to `mfa.enrol`
     (pass `password=None`) does not."""
-    body = {"password": password} if password is not None else None
-    response = client.post(f"{API}/auth/mfa/enrol", json=body, headers=headers)
+    sent = {"password": password} if password is not None else None
+    response = client.post(f"{API}/auth/mfa/enrol", json=sent, headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body

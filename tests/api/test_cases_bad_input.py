@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.referrals_support import API, World, case_body
+from tests.factories import API
+from tests.referrals_support import World, case_body
 
 
 def _cursor(raw: bytes) -> str:

@@ -22,7 +22,8 @@ from models.cases import Case, CaseTombstone
 from models.keys import DataKey
 from services.runtime import Runtime
 from tests.databases import is_postgres
-from tests.referrals_support import API, World, build_world, referral_in
+from tests.factories import API
+from tests.referrals_support import World, build_world, referral_in
 
 
 @pytest.fixture

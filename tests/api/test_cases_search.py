@@ -14,7 +14,8 @@ from models.cases import CaseSearchToken
 from services.cases import search_index
 from services.config import Settings
 from services.crypto import BlindIndex, Keyring
-from tests.api.test_cases_helpers import API, World, body, create, search, world
+from tests.api.test_cases_helpers import World, body, create, search, world
+from tests.factories import API
 
 __all__ = ["world"]
 

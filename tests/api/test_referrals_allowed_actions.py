@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories import API
 from tests.referrals_support import (
     ACTION_BODIES,
-    API,
     World,
     act,
     referral_in,

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.referrals import Referral
-from tests.referrals_support import API, World, propose, referral_body
+from tests.factories import API
+from tests.referrals_support import World, propose, referral_body
 
 
 def _cursor(raw: bytes) -> str:

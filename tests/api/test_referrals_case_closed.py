@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.cases import Case
 from models.referrals import Referral
+from tests.factories import API
 from tests.referrals_support import (
     ALL_MARKERS,
-    API,
     REASON,
     World,
     act,
@@ -192,11 +192,12 @@ def test_a_live_referral_of_a_closed_case_serves_no_field_and_takes_no_partner_a
     _no_marker(listed)
 
     version = _row(db, rid).version
-    attempts = {
+    options: dict[str, list[tuple[str, dict[str, str] | None]]] = {
         "sent": [("accept", None), ("decline", {"reason": "no"})],
         "accepted": [("updates", {"note": "n"}), ("complete", {"outcome": "o"})],
         "in_progress": [("updates", {"note": "n"}), ("complete", {"outcome": "o"})],
-    }[state]
+    }
+    attempts = options[state]
     for action, payload in attempts:
         refused = act(client, world, rid, action, "partner", payload)
         assert refused.status_code == 409, (action, refused.text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,7 +15,8 @@ from api.app import create_app
 from models.audit import AuditEvent
 from models.referrals import Referral, ReferralUpdate
 from services.runtime import Runtime
-from tests.referrals_support import API, World, build_world, case_body, referral_body
+from tests.factories import API
+from tests.referrals_support import World, build_world, case_body, referral_body
 
 ROUNDS = 3
 
@@ -60,13 +62,12 @@ def test_concurrent_accept_and_cancel_exactly_one_wins(fresh_runtime: Runtime) -
             cancel_headers = {**world.h["caseworker"], "If-Match": '"2"'}
             accepted, cancelled = _race(
                 [
-                    lambda rid=rid, h=accept_headers: http.post(
-                        f"{API}/referrals/{rid}/accept", headers=h
-                    ),
-                    lambda rid=rid, h=cancel_headers: other.post(
+                    partial(http.post, f"{API}/referrals/{rid}/accept", headers=accept_headers),
+                    partial(
+                        other.post,
                         f"{API}/referrals/{rid}/cancel",
                         json={"reason": "consent_withdrawn"},
-                        headers=h,
+                        headers=cancel_headers,
                     ),
                 ]
             )
@@ -93,10 +94,9 @@ def test_concurrent_accept_and_decline_without_if_match_exactly_one_wins(
             rid = _sent_referral(http, world)
             accepted, declined = _race(
                 [
-                    lambda rid=rid: http.post(
-                        f"{API}/referrals/{rid}/accept", headers=world.h["partner"]
-                    ),
-                    lambda rid=rid: other.post(
+                    partial(http.post, f"{API}/referrals/{rid}/accept", headers=world.h["partner"]),
+                    partial(
+                        other.post,
                         f"{API}/referrals/{rid}/decline",
                         json={"reason": "No capacity"},
                         headers=world.h["partner"],
@@ -152,11 +152,12 @@ def test_closing_a_case_while_the_partner_acts_leaves_no_live_referral(
             case_id, rid = _accepted_referral_of_a_case_in_closure(http, world)
             closed, updated = _race(
                 [
-                    lambda c=case_id: http.post(
-                        f"{API}/cases/{c}/close", headers=world.h["supervisor"]
+                    partial(
+                        http.post, f"{API}/cases/{case_id}/close", headers=world.h["supervisor"]
                     ),
-                    lambda r=rid: other.post(
-                        f"{API}/referrals/{r}/updates",
+                    partial(
+                        other.post,
+                        f"{API}/referrals/{rid}/updates",
                         json={"note": "first session held"},
                         headers=world.h["partner"],
                     ),

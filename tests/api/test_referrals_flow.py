@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.referrals import Referral
+from tests.factories import API
 from tests.referrals_support import (
-    API,
     CONSENT_NOTE,
     REASON,
     World,

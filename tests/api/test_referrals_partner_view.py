@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
+from tests.factories import API
 from tests.referrals_support import (
-    API,
     CAREGIVER_PHONE,
     CONSENT_NOTE,
     MARKERS,

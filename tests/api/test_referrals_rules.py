@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
+from tests.factories import API
 from tests.referrals_support import (
     ACTION_BODIES,
-    API,
     PATH_TO_STATE,
     World,
     act,

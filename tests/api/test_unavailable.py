@@ -238,7 +238,7 @@ def test_a_500_closes_the_connection_and_is_logged_once(
 
 
 def _wrapped(orig: BaseException) -> exc.DBAPIError:
-    return exc.OperationalError("SELECT 1", {}, orig)  # type: ignore[arg-type]
+    return exc.OperationalError("SELECT 1", {}, orig)
 
 
 @pytest.mark.parametrize(

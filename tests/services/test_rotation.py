@@ -293,7 +293,7 @@ def test_retiring_old_versions_makes_pre_rotation_backups_unreadable(runtime: Ru
 def test_a_key_wrapped_under_a_version_retired_meanwhile_is_rewrapped(runtime: Runtime) -> None:
     factory, keyring = runtime.session_factory, runtime.keyring
     server = load_keyring(runtime.settings)
-    stale_kek = server._material.keks[1]  # what a worker held in memory before the rotation
+    stale_kek = server._material.keks[1]  # type: ignore[attr-defined]  # what a worker held in memory before the rotation
 
     class StaleWorker:
         """Delegates to `server`, but its first wrap is under version 1 (wrapped before retire)."""

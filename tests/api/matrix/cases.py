@@ -24,7 +24,7 @@ NOT_VISIBLE = ("a.caseworker2", "b.caseworker", "b.caseworker2", "b.supervisor")
 CASEWORKERS = keys("a", "b", roles=("caseworker", "caseworker2"))
 CASE_STAFF = keys("a", "b", roles=("caseworker", "caseworker2", "supervisor"))
 READ_CLIENTS = keys("a", "b", roles=("client", "client_read"))
-SUPERVISOR_ONLY = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
+SUPERVISOR_ONLY: dict[str, Any] = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
 
 BODY: dict[str, Any] = case_body(
     child={"given_name": "Matrix", "family_name": "Child", "sex": "unknown"},

@@ -97,8 +97,8 @@ def _create(world: World, who: str) -> Call:
 
 
 STAFF_LIST_OK = (*CASE_STAFF_A, *OUTSIDERS_STAFF)
-PARTNER_RESPOND = {"ok": ("b.client",), "not_found": ("a.client",)}
-SUPERVISOR_DECIDES = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
+PARTNER_RESPOND: dict[str, Any] = {"ok": ("b.client",), "not_found": ("a.client",)}
+SUPERVISOR_DECIDES: dict[str, Any] = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
 
 ENTRIES = [
     Entry(
