@@ -345,7 +345,7 @@ def test_a_successful_login_is_not_throttled_below_the_limit(
 
 
 def test_deactivation_kills_tokens_at_once_and_reactivation_allows_login(
-    client: TestClient, db: Session, settings: Settings
+    client: TestClient, db: Session
 ) -> None:
     agency = make_agency(db)
     make_user(db, agency, Role.AGENCY_ADMIN, username="boss")

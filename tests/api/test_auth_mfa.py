@@ -85,8 +85,9 @@ def test_enrol_gives_an_otpauth_uri_and_recovery_codes(
     assert "mfa.enrol" in actions(db)
 
 
+@pytest.mark.usefixtures("amal")
 def test_confirm_turns_it_on_and_then_login_needs_a_fresh_code(
-    client: TestClient, db: Session, amal: User
+    client: TestClient, db: Session
 ) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
@@ -122,7 +123,8 @@ def test_confirm_turns_it_on_and_then_login_needs_a_fresh_code(
     assert "mfa.confirm" in actions(db)
 
 
-def test_a_wrong_code_counts_as_a_failed_login(client: TestClient, db: Session, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_a_wrong_code_counts_as_a_failed_login(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
     client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
@@ -131,7 +133,8 @@ def test_a_wrong_code_counts_as_a_failed_login(client: TestClient, db: Session, 
     assert login(client, "amal", totp_code=code_for(secret, 1)).status_code == 429
 
 
-def test_recovery_codes_work_once_each(client: TestClient, db: Session, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_recovery_codes_work_once_each(client: TestClient, db: Session) -> None:
     headers = bearer(login(client, "amal"))
     body = enrol(client, headers)
     secret, codes = str(body["secret"]), list(body["recovery_codes"])  # type: ignore[call-overload]
@@ -162,9 +165,8 @@ def test_disable_needs_the_password(client: TestClient, db: Session, amal: User)
     assert "mfa.disable" in actions(db)
 
 
-def test_enrolling_twice_while_enabled_is_a_conflict(
-    client: TestClient, db: Session, amal: User
-) -> None:
+@pytest.mark.usefixtures("amal")
+def test_enrolling_twice_while_enabled_is_a_conflict(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
     client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
@@ -234,8 +236,9 @@ def test_roles_not_named_are_not_forced(mfa_client: TestClient, db: Session) -> 
 # --- password change and reset -------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("amal")
 def test_changing_the_password_keeps_this_token_and_kills_the_others(
-    client: TestClient, db: Session, amal: User
+    client: TestClient, db: Session
 ) -> None:
     mine, other = bearer(login(client, "amal")), bearer(login(client, "amal"))
     response = client.post(
@@ -265,9 +268,8 @@ def test_changing_the_password_keeps_this_token_and_kills_the_others(
         ("amal", "at least 12"),
     ],
 )
-def test_password_rules_name_the_field(
-    client: TestClient, amal: User, new_password: str, problem: str
-) -> None:
+@pytest.mark.usefixtures("amal")
+def test_password_rules_name_the_field(client: TestClient, new_password: str, problem: str) -> None:
     headers = bearer(login(client, "amal"))
     response = client.post(
         f"{API}/auth/password",
@@ -281,7 +283,8 @@ def test_password_rules_name_the_field(
     assert new_password not in response.text
 
 
-def test_long_passphrases_of_any_script_are_accepted(client: TestClient, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_long_passphrases_of_any_script_are_accepted(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     long_one = "كلمة مرور طويلة جدا " * 3 + "x" * 4  # 64 characters, Arabic and spaces
     assert len(long_one) == 64
@@ -294,7 +297,8 @@ def test_long_passphrases_of_any_script_are_accepted(client: TestClient, amal: U
     assert login(client, "amal", long_one).status_code == 200
 
 
-def test_a_wrong_current_password_is_refused_and_counted(client: TestClient, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_a_wrong_current_password_is_refused_and_counted(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     response = client.post(
         f"{API}/auth/password",

@@ -427,7 +427,7 @@ def test_list_paginates_with_a_cursor(client: TestClient, world: World) -> None:
     assert set(seen) == made
 
 
-def test_list_filters(client: TestClient, world: World, db: Session) -> None:
+def test_list_filters(client: TestClient, world: World) -> None:
     high = create(client, world.owner, body("Alpha", risk_level="high"))
     low = create(client, world.owner, body("Beta", risk_level="low"))
     moved = create(client, world.colleague, body("Gamma", risk_level="medium"))

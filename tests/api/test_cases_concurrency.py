@@ -63,7 +63,7 @@ def in_parallel(
         barrier.wait()
         try:
             results[index] = call(client, index)
-        except Exception as error:  # surfaced by the assertion below
+        except Exception as error:  # noqa: BLE001  surfaced by the assertion below
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
@@ -118,7 +118,7 @@ def test_concurrent_intakes_get_distinct_ids_and_numbers(setup: Setup) -> None:
 
 
 def test_concurrent_replays_of_one_key_create_one_case(setup: Setup) -> None:
-    def intake(c: TestClient, i: int) -> httpx.Response:
+    def intake(c: TestClient, i: int) -> httpx.Response:  # noqa: ARG001  in_parallel's signature
         response: httpx.Response = c.post(
             f"{API}/cases", json=body(), headers={**setup.worker, "Idempotency-Key": "same-key"}
         )

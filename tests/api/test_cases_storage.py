@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +70,8 @@ def _body(given: str, family: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
-    """Run a realistic workload with real commits; yield the runtime for inspection."""
+def workload(fresh_runtime: Runtime) -> Runtime:
+    """Run a realistic workload with real commits; the runtime, for inspection."""
     settings = fresh_runtime.settings
     with fresh_runtime.session_factory() as session:
         agency = make_agency(session)
@@ -130,7 +129,7 @@ def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
     again = client.get(f"{API}/cases/{case_id}", headers=worker_h).json()
     assert again["child"]["family_name"] == MARKERS["patched"]
     assert again["location"]["address"] == MARKERS["address"]
-    yield fresh_runtime
+    return fresh_runtime
 
 
 def _needles() -> dict[str, list[bytes]]:

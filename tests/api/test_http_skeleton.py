@@ -132,9 +132,7 @@ def test_an_unexpected_key_is_named_only_when_it_looks_like_a_field(app: FastAPI
     assert "Amira" not in response.text
 
 
-def test_an_unexpected_error_is_a_bare_500_with_a_request_id(
-    app: FastAPI, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_unexpected_error_is_a_bare_500_with_a_request_id(app: FastAPI) -> None:
     client = TestClient(_app_with_probe_routes(app), raise_server_exceptions=False)
     response = client.get("/probe/crash", headers={"X-Request-ID": "req-crash-1"})
     assert response.status_code == 500

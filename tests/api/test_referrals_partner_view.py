@@ -179,9 +179,7 @@ def test_withdrawn_consent_ends_partner_access_at_once_and_is_recorded(
     assert [i["consent_withdrawn"] for i in listed if i["id"] == rid] == [True]
 
 
-def test_partners_see_only_their_own_agencys_updates(
-    client: TestClient, world: World, db: Session
-) -> None:
+def test_partners_see_only_their_own_agencys_updates(client: TestClient, world: World) -> None:
     rid = referral_in(client, world, "in_progress")
     updates = client.get(f"{API}/referrals/{rid}", headers=world.h["partner_read"]).json()[
         "updates"

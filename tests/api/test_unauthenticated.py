@@ -35,11 +35,11 @@ def _token(db: Session, settings: Settings) -> tuple[str, uuid.UUID]:
     return issued.value, issued.token_id
 
 
-def _none(db: Session, settings: Settings) -> dict[str, str]:
+def _none(db: Session, settings: Settings) -> dict[str, str]:  # noqa: ARG001  shared signature
     return {}
 
 
-def _garbage(db: Session, settings: Settings) -> dict[str, str]:
+def _garbage(db: Session, settings: Settings) -> dict[str, str]:  # noqa: ARG001  shared signature
     return {"Authorization": "Bearer hvn_not-a-real-token"}
 
 

@@ -57,7 +57,9 @@ def corpus(
     db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Keyring, Principal, dict[Any, tuple[str, str]]]:
     monkeypatch.setattr(
-        search_index, "blind_index", lambda keyring, settings: TinyIndex(keyring, 100)
+        search_index,
+        "blind_index",
+        lambda keyring, settings: TinyIndex(keyring, 100),  # noqa: ARG005  replaced signature
     )
     keyring = load_keyring(settings)
     agency = make_agency(db)
