@@ -56,16 +56,6 @@ def get_principal(
     return principal
 
 
-def get_any_principal(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """Same as `get_principal`; named apart for endpoints a restricted token may use."""
-    return get_principal(request, session, settings, credentials)
-
-
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 IfMatchHeader = Annotated[

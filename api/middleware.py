@@ -27,7 +27,9 @@ class BodySizeLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # One ASGI pass: the declared length, then the streamed body; splitting it would scatter the
+    # single decision (413 or pass on) over helpers that share the message loop's state.
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

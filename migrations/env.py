@@ -10,7 +10,7 @@ from models.base import UTCDateTime
 from models.db import make_engine
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:  # noqa: ARG001
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

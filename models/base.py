@@ -60,7 +60,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("datetime out of range for a UTC column") from error
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    # TypeDecorator's signature: the dialect is passed whether needed or not.
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002
+    ) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -5,8 +5,8 @@ Two questions, asked in this order by every use case:
    (`Forbidden`): the answer does not depend on any record, so it leaks nothing.
 2. Object level: the record is loaded through a visibility filter (`case_filter`,
    `referral_filter`, `user_filter`, ...) so a record the principal may not see is simply not
-   found (404, `NotFound`), exactly as if it did not exist. `check_case` and friends make the same
-   decision for a record already in hand.
+   found (404, `NotFound`), exactly as if it did not exist. `can_see_case` and friends make the
+   same decision for a record already in hand.
 
 Admins and auditors never read case content; API clients act only through their scopes and only
 on referrals addressed to their own agency.
@@ -201,20 +201,6 @@ def case_filter(principal: Principal, agency_col: Any, owner_col: Any) -> Column
         )
         return both
     return false()
-
-
-def check_case(
-    principal: Principal,
-    action: Action,
-    *,
-    case_id: uuid.UUID,
-    agency_id: uuid.UUID,
-    owner_id: uuid.UUID,
-) -> None:
-    """Role check, then object check, for a case already loaded."""
-    require(principal, action)
-    if not can_see_case(principal, agency_id=agency_id, owner_id=owner_id):
-        raise not_found(action, "case", case_id)
 
 
 # --- referrals -----------------------------------------------------------------------------

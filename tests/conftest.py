@@ -31,7 +31,7 @@ def pytest_report_header() -> str:
     return f"haven test backend: {BACKEND}"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if is_postgres():
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the PostgreSQL pass of `make test`)")
@@ -134,6 +134,16 @@ def app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
+    """The app over HTTP. A server bug raises in the test with its traceback, instead of
+    surfacing as "500 != 200"; a test that means to see the 500 uses `client_answering_500`."""
+    with TestClient(app, raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client_answering_500(app: FastAPI) -> Iterator[TestClient]:
+    """Like `client`, but an unhandled error is answered as the server answers it (a 500
+    problem+json), for tests of that answer."""
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

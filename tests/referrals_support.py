@@ -12,19 +12,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from models.identity import Agency, ApiClient, User
-from services.cases.intake import create_case
 from services.config import Settings
 from services.crypto import Keyring
-from services.policy import Principal, Role
-from tests.builders import (
+from services.policy import Role
+from tests import factories
+from tests.factories import (
+    API,
     client_headers,
     make_agency,
     make_api_client,
     make_user,
     user_headers,
 )
-
-BASE = "/api/v1"
 
 # Every free-text value of the case carries a marker; none may reach a partner unless shared.
 MARKERS = {
@@ -44,53 +43,37 @@ CONSENT_NOTE = "MKconsentnote"
 ALL_MARKERS = [*MARKERS.values(), CAREGIVER_PHONE]
 
 
+MARKED_CASE: dict[str, Any] = {
+    "child": {
+        "given_name": MARKERS["child.given_name"],
+        "family_name": MARKERS["child.family_name"],
+        "sex": "female",
+        "date_of_birth": MARKERS["child.date_of_birth"],
+    },
+    "location": {
+        "governorate": MARKERS["location.governorate"],
+        "district": MARKERS["location.district"],
+        "address": MARKERS["location.address"],
+    },
+    "caregivers": [
+        {"name": MARKERS["caregivers"], "relationship": "aunt", "phone": CAREGIVER_PHONE}
+    ],
+    "separation_status": "separated",
+    "protection_concerns": ["caafag", MARKERS["protection_concerns"]],
+    "risk_level": "high",
+    "narrative": MARKERS["narrative"],
+}
+
+
 def case_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "child": {
-            "given_name": MARKERS["child.given_name"],
-            "family_name": MARKERS["child.family_name"],
-            "sex": "female",
-            "date_of_birth": MARKERS["child.date_of_birth"],
-        },
-        "location": {
-            "governorate": MARKERS["location.governorate"],
-            "district": MARKERS["location.district"],
-            "address": MARKERS["location.address"],
-        },
-        "caregivers": [
-            {"name": MARKERS["caregivers"], "relationship": "aunt", "phone": CAREGIVER_PHONE}
-        ],
-        "separation_status": "separated",
-        "protection_concerns": ["caafag", MARKERS["protection_concerns"]],
-        "risk_level": "high",
-        "narrative": MARKERS["narrative"],
-    }
-    body.update(overrides)
-    return body
-
-
-def principal_of(user: User) -> Principal:
-    return Principal(
-        kind="user", id=user.id, agency_id=user.agency_id, name=user.username, role=Role(user.role)
-    )
-
-
-def client_principal(client: ApiClient, scopes: frozenset[str] | None = None) -> Principal:
-    return Principal(
-        kind="client",
-        id=client.id,
-        agency_id=client.agency_id,
-        name=client.client_id,
-        scopes=scopes if scopes is not None else frozenset(client.scopes.split()),
-    )
+    """An intake body whose every free-text field carries its marker."""
+    return factories.case_body(**{**MARKED_CASE, **overrides})
 
 
 def make_case(
     db: Session, keyring: Keyring, settings: Settings, owner: User, **overrides: Any
 ) -> uuid.UUID:
-    view = create_case(db, keyring, settings, principal_of(owner), case_body(**overrides))
-    db.flush()
-    return view.case.id
+    return factories.make_case(db, keyring, settings, owner, case_body(**overrides))
 
 
 def referral_body(to_agency_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
@@ -177,7 +160,7 @@ def build_world(db: Session, keyring: Keyring, settings: Settings) -> World:
 
 def propose(client: TestClient, world: World, **overrides: Any) -> dict[str, Any]:
     response = client.post(
-        f"{BASE}/cases/{world.case_id}/referrals",
+        f"{API}/cases/{world.case_id}/referrals",
         json=referral_body(world.partner.id, **overrides),
         headers=world.h["caseworker"],
     )
@@ -196,7 +179,7 @@ def act(
     **kwargs: Any,
 ) -> Any:
     return client.post(
-        f"{BASE}/referrals/{referral_id}/{action}", json=body, headers=world.h[who], **kwargs
+        f"{API}/referrals/{referral_id}/{action}", json=body, headers=world.h[who], **kwargs
     )
 
 

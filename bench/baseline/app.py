@@ -221,7 +221,7 @@ def create_case(body: CaseIn, db: Db, user: CurrentUser, response: Response) -> 
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="Read a case")
-def read_case(case_id: uuid.UUID, db: Db, user: CurrentUser, response: Response) -> CaseOut:
+def read_case(case_id: uuid.UUID, db: Db, _user: CurrentUser, response: Response) -> CaseOut:
     case = db.get(Case, case_id)
     if case is None:
         raise HTTPException(404, "not found")
@@ -234,7 +234,7 @@ def update_case(
     case_id: uuid.UUID,
     body: CasePatch,
     db: Db,
-    user: CurrentUser,
+    _user: CurrentUser,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CaseOut:

@@ -284,7 +284,7 @@ class Checkpointer:
         try:
             with urllib.request.urlopen(request, timeout=POST_TIMEOUT_SECONDS) as answer:  # noqa: S310
                 status = answer.status
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  posting is best effort, never fatal
             log.warning(
                 "audit checkpoint could not be posted",
                 extra={"seq": checkpoint.seq, "error": type(error).__name__},

@@ -103,7 +103,9 @@ def _load_checkpoints(path: Path | None, trusted_keys: frozenset[bytes]) -> _Che
     return _Checkpoints(by_seq, problem_seq, problem, count, malformed)
 
 
-def verify_chain(
+# One streaming pass: each row's seq, prev_hash, hash and checkpoints are checked in the same
+# loop iteration, so the branches share the running state rather than being split apart.
+def verify_chain(  # noqa: C901
     connection: Connection,
     *,
     checkpoint_file: Path | None = None,

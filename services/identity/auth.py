@@ -171,7 +171,7 @@ def login(
     _end_reads(session)
     attempt = _begin_attempt(session_factory, settings, key=key, address=address, user_id=user_id)
 
-    def fail(reason: str) -> Unauthenticated:
+    def fail() -> Unauthenticated:
         _release(session)
         _alert_if_distributed(session_factory, settings, attempt, user_id)
         return Unauthenticated(
@@ -183,15 +183,15 @@ def login(
 
     ok, upgraded = verify_and_upgrade(password, encoded)
     if user is None:
-        raise fail("unknown")
+        raise fail()
     # The user is read again in a new transaction; a password changed meanwhile is a failure.
     if not ok or not user.is_active or user.password_hash != encoded:
-        raise fail("password")
+        raise fail()
 
     if user.totp_enabled_at is not None:
         if recovery_code:
             if not mfa.consume_recovery_code(session, user, recovery_code):
-                raise fail("recovery_code")
+                raise fail()
             audit.record(
                 session,
                 user_actor(user),
@@ -202,7 +202,7 @@ def login(
             )
         elif totp_code:
             if not mfa.consume_code(session, keyring, user, totp_code):
-                raise fail("totp")
+                raise fail()
         else:
             # The right password without the code: audited, but not counted as a failure (a
             # user who forgot to type the code must not lock themselves out; whoever sent it

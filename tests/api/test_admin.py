@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,14 @@ from models.identity import Agency, User
 from services.config import Settings
 from services.crypto import totp
 from services.policy import Role
-from tests.builders import TEST_PASSWORD, make_agency, make_api_client, make_user, user_headers
+from tests.factories import (
+    API,
+    TEST_PASSWORD,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 
 PROBLEM = "application/problem+json"
 PASSPHRASE = "a perfectly fine passphrase"
@@ -43,11 +51,11 @@ def test_agencies_are_created_once_and_listed_in_pages(
 ) -> None:
     names = ["Tracing Unit", "Bright Futures", "Shelter Network"]
     for name in names:
-        created = client.post("/api/v1/agencies", json={"name": name}, headers=system_admin)
+        created = client.post(f"{API}/agencies", json={"name": name}, headers=system_admin)
         assert created.status_code == 201
         assert created.json()["name"] == name
     duplicate = client.post(
-        "/api/v1/agencies", json={"name": "  Tracing   Unit "}, headers=system_admin
+        f"{API}/agencies", json={"name": "  Tracing   Unit "}, headers=system_admin
     )
     assert duplicate.status_code == 409
     assert duplicate.headers["content-type"] == PROBLEM
@@ -55,7 +63,7 @@ def test_agencies_are_created_once_and_listed_in_pages(
     cursor = None
     while True:
         params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
-        page = client.get("/api/v1/agencies", params=params, headers=system_admin).json()
+        page = client.get(f"{API}/agencies", params=params, headers=system_admin).json()
         seen.extend(item["name"] for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
@@ -67,16 +75,16 @@ def test_agencies_are_created_once_and_listed_in_pages(
 
 def test_agency_input_is_validated(client: TestClient, system_admin: dict[str, str]) -> None:
     for body in ({"name": ""}, {"name": "x" * 201}, {"name": "A", "extra": 1}, {}):
-        response = client.post("/api/v1/agencies", json=body, headers=system_admin)
+        response = client.post(f"{API}/agencies", json=body, headers=system_admin)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == PROBLEM
-    blank = client.post("/api/v1/agencies", json={"name": "   "}, headers=system_admin)
+    blank = client.post(f"{API}/agencies", json={"name": "   "}, headers=system_admin)
     assert blank.status_code == 422
-    bad_cursor = client.get("/api/v1/agencies", params={"cursor": "!!!"}, headers=system_admin)
+    bad_cursor = client.get(f"{API}/agencies", params={"cursor": "!!!"}, headers=system_admin)
     assert bad_cursor.status_code == 422
     assert bad_cursor.json()["errors"][0]["loc"] == ["query", "cursor"]
     assert (
-        client.get("/api/v1/agencies", params={"limit": 201}, headers=system_admin).status_code
+        client.get(f"{API}/agencies", params={"limit": 201}, headers=system_admin).status_code
         == 422
     )
 
@@ -89,7 +97,7 @@ def test_a_system_admin_creates_users_in_any_agency(
 ) -> None:
     agency = make_agency(db)
     response = client.post(
-        "/api/v1/users",
+        f"{API}/users",
         json={
             "username": "Amal.Haddad",
             "password": PASSPHRASE,
@@ -107,7 +115,7 @@ def test_a_system_admin_creates_users_in_any_agency(
     assert body["must_change_password"] is False and body["is_active"] is True
     assert PASSPHRASE not in response.text
     taken = client.post(
-        "/api/v1/users",
+        f"{API}/users",
         json={
             "username": "AMAL.HADDAD",
             "password": PASSPHRASE,
@@ -148,7 +156,7 @@ def test_user_input_problems_name_the_field(
         "agency_id": str(agency.id),
         **change,
     }
-    response = client.post("/api/v1/users", json=body, headers=system_admin)
+    response = client.post(f"{API}/users", json=body, headers=system_admin)
     assert response.status_code == 422
     assert ["body", field] in [e["loc"][:2] for e in response.json()["errors"]]
     assert db.scalars(select(User).where(User.username == "someone")).first() is None
@@ -159,7 +167,7 @@ def test_a_64_character_password_is_accepted(
 ) -> None:
     agency = make_agency(db)
     response = client.post(
-        "/api/v1/users",
+        f"{API}/users",
         json={
             "username": "long.pass",
             "password": "p" * 40 + " and then some more!!!!",
@@ -181,19 +189,19 @@ def test_an_agency_admin_is_confined_to_its_agency(
     their_client = make_api_client(db, other)
     my_client = make_api_client(db, home)
 
-    listed = client.get("/api/v1/users", headers=admin).json()["items"]
+    listed = client.get(f"{API}/users", headers=admin).json()["items"]
     assert {u["agency_id"] for u in listed} == {str(home.id)}
     assert str(mine.id) in [u["id"] for u in listed]
     # Filtering by another agency shows nothing rather than its users.
-    filtered = client.get("/api/v1/users", params={"agency_id": str(other.id)}, headers=admin)
+    filtered = client.get(f"{API}/users", params={"agency_id": str(other.id)}, headers=admin)
     assert filtered.json()["items"] == []
 
-    assert client.get(f"/api/v1/users/{mine.id}", headers=admin).status_code == 200
+    assert client.get(f"{API}/users/{mine.id}", headers=admin).status_code == 200
     for method, path, body in [
-        ("GET", f"/api/v1/users/{theirs.id}", None),
-        ("PATCH", f"/api/v1/users/{theirs.id}", {"is_active": False}),
-        ("POST", f"/api/v1/users/{theirs.id}/reset-password", None),
-        ("DELETE", f"/api/v1/api-clients/{their_client.id}", None),
+        ("GET", f"{API}/users/{theirs.id}", None),
+        ("PATCH", f"{API}/users/{theirs.id}", {"is_active": False}),
+        ("POST", f"{API}/users/{theirs.id}/reset-password", None),
+        ("DELETE", f"{API}/api-clients/{their_client.id}", None),
     ]:
         response = client.request(method, path, json=body, headers=admin)
         assert response.status_code == 404, (method, path)
@@ -201,12 +209,12 @@ def test_an_agency_admin_is_confined_to_its_agency(
     db.refresh(theirs)
     assert theirs.is_active is True
 
-    clients = client.get("/api/v1/api-clients", headers=admin).json()["items"]
+    clients = client.get(f"{API}/api-clients", headers=admin).json()["items"]
     assert [c["id"] for c in clients] == [str(my_client.id)]
 
-    for path, body in [
+    creations: list[tuple[str, dict[str, Any]]] = [
         (
-            "/api/v1/users",
+            f"{API}/users",
             {
                 "username": "intruder",
                 "password": PASSPHRASE,
@@ -215,15 +223,16 @@ def test_an_agency_admin_is_confined_to_its_agency(
             },
         ),
         (
-            "/api/v1/api-clients",
+            f"{API}/api-clients",
             {"agency_id": str(other.id), "name": "X", "scopes": ["referrals:read"]},
         ),
-    ]:
+    ]
+    for path, body in creations:
         assert client.post(path, json=body, headers=admin).status_code == 403
     # Nor may it hand out roles above its own.
     for role in ("system_admin", "auditor"):
         response = client.post(
-            "/api/v1/users",
+            f"{API}/users",
             json={
                 "username": f"new-{role}",
                 "password": PASSPHRASE,
@@ -244,8 +253,8 @@ def test_an_agency_admin_cannot_touch_a_system_admin_of_its_agency(
     admin = user_headers(db, make_user(db, home, Role.AGENCY_ADMIN), settings)
     root = make_user(db, home, Role.SYSTEM_ADMIN)
     for method, path, body in [
-        ("PATCH", f"/api/v1/users/{root.id}", {"is_active": False}),
-        ("POST", f"/api/v1/users/{root.id}/reset-password", None),
+        ("PATCH", f"{API}/users/{root.id}", {"is_active": False}),
+        ("POST", f"{API}/users/{root.id}/reset-password", None),
     ]:
         assert client.request(method, path, json=body, headers=admin).status_code == 403
 
@@ -254,9 +263,9 @@ def test_no_one_deactivates_themselves(client: TestClient, db: Session, settings
     home = make_agency(db)
     me = make_user(db, home, Role.AGENCY_ADMIN)
     headers = user_headers(db, me, settings)
-    response = client.patch(f"/api/v1/users/{me.id}", json={"is_active": False}, headers=headers)
+    response = client.patch(f"{API}/users/{me.id}", json={"is_active": False}, headers=headers)
     assert response.status_code == 409
-    empty = client.patch(f"/api/v1/users/{me.id}", json={}, headers=headers)
+    empty = client.patch(f"{API}/users/{me.id}", json={}, headers=headers)
     assert empty.status_code == 422
 
 
@@ -267,7 +276,7 @@ def test_role_changes_and_deactivation_are_audited_by_field_name(
     headers = user_headers(db, make_user(db, home, Role.AGENCY_ADMIN), settings)
     worker = make_user(db, home, Role.CASEWORKER)
     response = client.patch(
-        f"/api/v1/users/{worker.id}",
+        f"{API}/users/{worker.id}",
         json={"role": "supervisor", "is_active": False},
         headers=headers,
     )
@@ -294,11 +303,11 @@ def _text_and_blob_values(db: Session) -> list[str | bytes]:
 def test_a_database_dump_holds_no_password_token_secret_or_code_in_the_clear(
     client: TestClient, db: Session, system_admin: dict[str, str]
 ) -> None:
-    agency = client.post("/api/v1/agencies", json={"name": "Dump Test"}, headers=system_admin)
+    agency = client.post(f"{API}/agencies", json={"name": "Dump Test"}, headers=system_admin)
     agency_id = agency.json()["id"]
     password = "marker passphrase 7Q2xZ"
     user = client.post(
-        "/api/v1/users",
+        f"{API}/users",
         json={
             "username": "dumptest",
             "password": password,
@@ -309,36 +318,34 @@ def test_a_database_dump_holds_no_password_token_secret_or_code_in_the_clear(
         headers=system_admin,
     ).json()
     partner = client.post(
-        "/api/v1/api-clients",
+        f"{API}/api-clients",
         json={"agency_id": agency_id, "name": "Dump partner", "scopes": ["referrals:read"]},
         headers=system_admin,
     ).json()
     client_token = client.post(
-        "/api/v1/auth/token",
+        f"{API}/auth/token",
         data={
             "grant_type": "client_credentials",
             "client_id": partner["client_id"],
             "client_secret": partner["client_secret"],
         },
     ).json()["access_token"]
-    login = client.post("/api/v1/auth/login", json={"username": "dumptest", "password": password})
+    login = client.post(f"{API}/auth/login", json={"username": "dumptest", "password": password})
     user_token = login.json()["access_token"]
     headers = {"Authorization": f"Bearer {user_token}"}
     enrolment = client.post(
-        "/api/v1/auth/mfa/enrol", json={"password": password}, headers=headers
+        f"{API}/auth/mfa/enrol", json={"password": password}, headers=headers
     ).json()
     secret = base64.b32decode(enrolment["secret"])
     code = totp.code_at(secret, totp.time_step(time.time()))
     assert (
-        client.post("/api/v1/auth/mfa/confirm", json={"code": code}, headers=headers).status_code
+        client.post(f"{API}/auth/mfa/confirm", json={"code": code}, headers=headers).status_code
         == 200
     )
-    reset = client.post(f"/api/v1/users/{user['id']}/reset-password", headers=system_admin)
+    reset = client.post(f"{API}/users/{user['id']}/reset-password", headers=system_admin)
     temporary = reset.json()["temporary_password"]
     # A failed login with a marker password (it must not be kept either).
-    client.post(
-        "/api/v1/auth/login", json={"username": "dumptest", "password": "failed marker xyz"}
-    )
+    client.post(f"{API}/auth/login", json={"username": "dumptest", "password": "failed marker xyz"})
 
     markers: list[str | bytes] = [
         password,
@@ -360,7 +367,7 @@ def test_a_database_dump_holds_no_password_token_secret_or_code_in_the_clear(
             if isinstance(marker, bytes):
                 hay = value if isinstance(value, bytes) else value.encode("utf-8", "ignore")
             else:
-                hay = value.decode("latin-1") if isinstance(value, bytes) else value
+                hay = value.decode("latin-1") if isinstance(value, bytes) else value  # type: ignore[assignment]
             if marker in hay:  # type: ignore[operator]
                 leaks.append(marker if isinstance(marker, str) else marker.hex())
     assert leaks == []

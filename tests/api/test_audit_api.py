@@ -17,11 +17,16 @@ from models.base import utcnow
 from models.identity import Agency, User
 from services.config import Settings
 from services.policy import Role
-from tests.builders import client_headers, make_agency, make_api_client, make_user, user_headers
 from tests.databases import is_postgres
+from tests.factories import (
+    API,
+    client_headers,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 from tests.referrals_support import case_body
-
-API = "/api/v1"
 
 
 class People:

@@ -11,15 +11,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from services.runtime import Runtime
-from tests.referrals_support import BASE, World, build_world
-
-
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
+from tests.factories import API
+from tests.referrals_support import World
 
 
 def _locs(response: Any) -> list[list[Any]]:
@@ -45,8 +39,8 @@ BAD_CURSORS = [
 @pytest.mark.parametrize("cursor", BAD_CURSORS)
 def test_a_bad_audit_cursor_is_422_naming_it(client: TestClient, world: World, cursor: str) -> None:
     for url, who in (
-        (f"{BASE}/audit/events", "auditor"),
-        (f"{BASE}/cases/{world.case_id}/access-log", "supervisor"),
+        (f"{API}/audit/events", "auditor"),
+        (f"{API}/cases/{world.case_id}/access-log", "supervisor"),
     ):
         response = client.get(url, params={"cursor": cursor}, headers=world.h[who])
         assert response.status_code == 422, (url, response.text)
@@ -55,7 +49,7 @@ def test_a_bad_audit_cursor_is_422_naming_it(client: TestClient, world: World, c
 
 def test_the_largest_cursor_is_an_empty_page(client: TestClient, world: World) -> None:
     response = client.get(
-        f"{BASE}/audit/events", params={"cursor": "9" * 18}, headers=world.h["auditor"]
+        f"{API}/audit/events", params={"cursor": "9" * 18}, headers=world.h["auditor"]
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"items": [], "next_cursor": None}
@@ -76,7 +70,7 @@ def test_a_since_out_of_range_is_422_naming_it(
     client: TestClient, world: World, since: str
 ) -> None:
     response = client.get(
-        f"{BASE}/audit/events", params={"since": since}, headers=world.h["auditor"]
+        f"{API}/audit/events", params={"since": since}, headers=world.h["auditor"]
     )
     assert response.status_code == 422, response.text
     assert _locs(response) == [["query", "since"]]
@@ -87,6 +81,6 @@ def test_a_since_out_of_range_is_422_naming_it(
 )
 def test_a_since_in_range_still_filters(client: TestClient, world: World, since: str) -> None:
     response = client.get(
-        f"{BASE}/audit/events", params={"since": since}, headers=world.h["auditor"]
+        f"{API}/audit/events", params={"since": since}, headers=world.h["auditor"]
     )
     assert response.status_code == 200, response.text

@@ -23,10 +23,11 @@ from tests.api.matrix import (
     build_world,
     load_entries,
 )
+from tests.factories import API
 
 NOT_AUDITED_ON_SUCCESS = {
-    ("GET", "/api/v1/auth/me"): "the caller's own identity: no record is read",
-    ("GET", "/api/v1/reference/concerns"): "public reference data",
+    ("GET", f"{API}/auth/me"): "the caller's own identity: no record is read",
+    ("GET", f"{API}/reference/concerns"): "public reference data",
 }
 
 
@@ -57,7 +58,8 @@ def _call(world: World, entry: Entry, who: str) -> int:
         data=call.form,
         headers={**world.headers[who], **call.headers},
     )
-    return response.status_code
+    status: int = response.status_code
+    return status
 
 
 def _new_events(db: Session, after: int) -> list[AuditEvent]:

@@ -28,10 +28,15 @@ from services.audit import log as audit_log
 from services.audit.verify import verify_log
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import client_headers, make_agency, make_api_client, make_user, user_headers
+from tests.factories import (
+    API,
+    client_headers,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 from tests.referrals_support import case_body, referral_body
-
-API = "/api/v1"
 
 
 @dataclass
@@ -47,7 +52,9 @@ class Live:
 
     def call(self, method: str, path: str, who: str | None, **kwargs: Any) -> httpx.Response:
         headers = {**(self.h[who] if who else {}), **kwargs.pop("headers", {})}
-        response = self.http.request(method, f"{API}{path}", headers=headers, **kwargs)
+        response: httpx.Response = self.http.request(
+            method, f"{API}{path}", headers=headers, **kwargs
+        )
         self.responses.append(response)
         return response
 
@@ -75,6 +82,7 @@ def live(fresh_runtime: Runtime) -> Iterator[Live]:
         client = make_api_client(db, partner)
         headers["partner"] = client_headers(db, client, settings)
     app = create_app(runtime=fresh_runtime)
+    # Some tests here make the server fail on purpose and check the 500 and its audit trail.
     with TestClient(app, raise_server_exceptions=False) as http:
         yield Live(fresh_runtime, http, agency, partner, users, headers)
 
@@ -147,7 +155,7 @@ def test_a_change_commits_with_its_audit_row(live: Live) -> None:
 def test_when_the_audit_row_cannot_be_written_the_change_is_not_committed(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(values: Any) -> str:
+    def broken(values: Any) -> str:  # noqa: ARG001  stands in for the real hook
         raise RuntimeError("the audit chain is unavailable")
 
     before = len(live.events())

@@ -21,10 +21,10 @@ from services.identity import throttle
 from services.identity.tokens import token_hash
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import TEST_PASSWORD, make_agency, make_api_client, make_user
+from tests.factories import API, TEST_PASSWORD, make_agency, make_api_client, make_user
 
-LOGIN = "/api/v1/auth/login"
-ME = "/api/v1/auth/me"
+LOGIN = f"{API}/auth/login"
+ME = f"{API}/auth/me"
 PROBLEM = "application/problem+json"
 
 
@@ -101,7 +101,7 @@ def test_every_login_gets_a_new_token_and_logout_kills_only_that_one(
     first = bearer(login(client, "amal"))
     second = bearer(login(client, "amal"))
     assert first != second
-    logout = client.post("/api/v1/auth/logout", headers=first)
+    logout = client.post(f"{API}/auth/logout", headers=first)
     assert logout.status_code == 204
     assert logout.content == b""
     dead = client.get(ME, headers=first)
@@ -212,12 +212,12 @@ def test_failures_survive_their_rolled_back_requests(fresh_runtime: Runtime) -> 
         make_user(session, agency, Role.CASEWORKER, username="amal")
         partner = make_api_client(session, agency, frozenset({"referrals:read"}))
         partner_id = partner.client_id
-    with TestClient(create_app(runtime=fresh_runtime), raise_server_exceptions=False) as http:
+    with TestClient(create_app(runtime=fresh_runtime)) as http:
         assert login(http, "amal", "wrong passphrase!!").status_code == 401
         assert login(http, "nobody", "wrong passphrase!!").status_code == 401
         headers = bearer(login(http, "amal"))
         wrong_current = http.post(
-            "/api/v1/auth/password",
+            f"{API}/auth/password",
             json={
                 "current_password": "not my passphrase",
                 "new_password": "a new long passphrase 7",
@@ -226,10 +226,10 @@ def test_failures_survive_their_rolled_back_requests(fresh_runtime: Runtime) -> 
         )
         assert wrong_current.status_code == 422
         form = {"grant_type": "client_credentials", "client_id": partner_id}
-        bad_secret = http.post("/api/v1/auth/token", data={**form, "client_secret": "nope"})
+        bad_secret = http.post(f"{API}/auth/token", data={**form, "client_secret": "nope"})
         assert bad_secret.status_code == 401
         bad_scope = http.post(
-            "/api/v1/auth/token",
+            f"{API}/auth/token",
             data={**form, "client_secret": TEST_PASSWORD, "scope": "referrals:respond"},
         )
         assert bad_scope.status_code == 400
@@ -345,14 +345,14 @@ def test_a_successful_login_is_not_throttled_below_the_limit(
 
 
 def test_deactivation_kills_tokens_at_once_and_reactivation_allows_login(
-    client: TestClient, db: Session, settings: Settings
+    client: TestClient, db: Session
 ) -> None:
     agency = make_agency(db)
     make_user(db, agency, Role.AGENCY_ADMIN, username="boss")
     worker = make_user(db, agency, Role.CASEWORKER, username="amal")
     admin = bearer(login(client, "boss"))
     worker_headers = bearer(login(client, "amal"))
-    off = client.patch(f"/api/v1/users/{worker.id}", json={"is_active": False}, headers=admin)
+    off = client.patch(f"{API}/users/{worker.id}", json={"is_active": False}, headers=admin)
     assert off.status_code == 200 and off.json()["is_active"] is False
     assert client.get(ME, headers=worker_headers).status_code == 401
     assert login(client, "amal").status_code == 401
@@ -360,7 +360,7 @@ def test_deactivation_kills_tokens_at_once_and_reactivation_allows_login(
         t.revoked_at is not None
         for t in db.scalars(select(AccessToken).where(AccessToken.user_id == worker.id))
     )
-    on = client.patch(f"/api/v1/users/{worker.id}", json={"is_active": True}, headers=admin)
+    on = client.patch(f"{API}/users/{worker.id}", json={"is_active": True}, headers=admin)
     assert on.status_code == 200
     assert login(client, "amal").status_code == 200
     assert client.get(ME, headers=worker_headers).status_code == 401  # old tokens stay dead
@@ -414,12 +414,12 @@ def test_no_transaction_is_open_while_hashing(
 
 def test_a_username_with_a_nul_byte_is_a_422_not_a_500(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/auth/login", json={"username": "ad\u0000min", "password": "whatever it is"}
+        f"{API}/auth/login", json={"username": "ad\u0000min", "password": "whatever it is"}
     )
     assert response.status_code == 422
     assert ["body", "username"] in [item["loc"] for item in response.json()["errors"]]
     token = client.post(
-        "/api/v1/auth/token",
+        f"{API}/auth/token",
         data={"grant_type": "client_credentials", "client_id": "x\u0000y", "client_secret": "s"},
     )
     assert token.status_code in (401, 422)

@@ -12,10 +12,10 @@ from models.audit import AuditEvent
 from models.identity import Agency, ApiClient
 from services.config import Settings
 from services.policy import Role
-from tests.builders import make_agency, make_user, user_headers
+from tests.factories import API, make_agency, make_user, user_headers
 
-TOKEN = "/api/v1/auth/token"
-ME = "/api/v1/auth/me"
+TOKEN = f"{API}/auth/token"
+ME = f"{API}/auth/me"
 PROBLEM = "application/problem+json"
 
 
@@ -23,7 +23,7 @@ def create_client(
     client: TestClient, headers: dict[str, str], agency: Agency, scopes: list[str]
 ) -> dict[str, str]:
     response = client.post(
-        "/api/v1/api-clients",
+        f"{API}/api-clients",
         json={"agency_id": str(agency.id), "name": "Tracing partner", "scopes": scopes},
         headers=headers,
     )
@@ -144,13 +144,13 @@ def test_deleting_a_client_kills_its_tokens_and_its_credentials(
     _, admin, created = setup(client, db, settings, ["referrals:read"])
     issued = {"Authorization": f"Bearer {token(client, created).json()['access_token']}"}
     assert client.get(ME, headers=issued).status_code == 200
-    deleted = client.delete(f"/api/v1/api-clients/{created['id']}", headers=admin)
+    deleted = client.delete(f"{API}/api-clients/{created['id']}", headers=admin)
     assert deleted.status_code == 204
     assert client.get(ME, headers=issued).status_code == 401
     again = token(client, created)
     assert again.status_code == 401 and again.json()["error"] == "invalid_client"
-    assert client.delete(f"/api/v1/api-clients/{created['id']}", headers=admin).status_code == 404
-    listed = client.get("/api/v1/api-clients", headers=admin).json()["items"]
+    assert client.delete(f"{API}/api-clients/{created['id']}", headers=admin).status_code == 404
+    listed = client.get(f"{API}/api-clients", headers=admin).json()["items"]
     assert created["id"] not in [c["id"] for c in listed]
 
 
@@ -158,7 +158,7 @@ def test_the_secret_is_shown_once_and_stored_only_as_a_hash(
     client: TestClient, db: Session, settings: Settings
 ) -> None:
     _, admin, created = setup(client, db, settings, ["referrals:read"])
-    listed = client.get("/api/v1/api-clients", headers=admin)
+    listed = client.get(f"{API}/api-clients", headers=admin)
     assert created["client_secret"] not in listed.text
     assert "client_secret" not in listed.json()["items"][0]
     row = db.scalars(select(ApiClient).where(ApiClient.client_id == created["client_id"])).one()
@@ -172,7 +172,7 @@ def test_client_scopes_must_be_known(client: TestClient, db: Session, settings: 
     headers = user_headers(db, make_user(db, partner, Role.AGENCY_ADMIN), settings)
     for scopes in ([], ["cases:read"]):
         response = client.post(
-            "/api/v1/api-clients",
+            f"{API}/api-clients",
             json={"agency_id": str(partner.id), "name": "Partner", "scopes": scopes},
             headers=headers,
         )

@@ -28,13 +28,19 @@ from services.identity import auth as auth_service
 from services.identity import throttle
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import TEST_PASSWORD, make_agency, make_api_client, make_user, user_headers
 from tests.conftest import make_settings
+from tests.factories import (
+    API,
+    TEST_PASSWORD,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 
-BASE = "/api/v1"
-LOGIN = f"{BASE}/auth/login"
-TOKEN = f"{BASE}/auth/token"
-ENROL = f"{BASE}/auth/mfa/enrol"
+LOGIN = f"{API}/auth/login"
+TOKEN = f"{API}/auth/token"
+ENROL = f"{API}/auth/mfa/enrol"
 WRONG = "wrong passphrase!!"
 
 
@@ -259,7 +265,7 @@ def _enrolled(client: TestClient, username: str) -> None:
     headers = bearer(login(client, username))
     body = client.post(ENROL, json={"password": TEST_PASSWORD}, headers=headers).json()
     code = totp.code_at(base64.b32decode(body["secret"]), totp.time_step(time.time()))
-    confirmed = client.post(f"{BASE}/auth/mfa/confirm", json={"code": code}, headers=headers)
+    confirmed = client.post(f"{API}/auth/mfa/confirm", json={"code": code}, headers=headers)
     assert confirmed.status_code == 200
 
 
@@ -272,7 +278,7 @@ def test_an_agency_admin_cannot_remove_a_second_factor(
     target = make_user(db, agency, target_role, username="target")
     _enrolled(client, "target")
     refused = client.post(
-        f"{BASE}/users/{target.id}/reset-password", json={"reset_mfa": True}, headers=admin
+        f"{API}/users/{target.id}/reset-password", json={"reset_mfa": True}, headers=admin
     )
     assert refused.status_code == 403
     assert "system admin" in refused.json()["detail"]
@@ -291,11 +297,11 @@ def test_resets_are_audited_with_the_target_role_and_the_mfa_flag(
     admin = user_headers(db, make_user(db, agency, Role.AGENCY_ADMIN), settings)
     supervisor = make_user(db, agency, Role.SUPERVISOR, username="sup")
     _enrolled(client, "sup")
-    plain = client.post(f"{BASE}/users/{supervisor.id}/reset-password", headers=admin)
+    plain = client.post(f"{API}/users/{supervisor.id}/reset-password", headers=admin)
     assert plain.status_code == 200
     assert plain.headers["Cache-Control"] == "no-store"
     with_mfa = client.post(
-        f"{BASE}/users/{supervisor.id}/reset-password", json={"reset_mfa": True}, headers=root
+        f"{API}/users/{supervisor.id}/reset-password", json={"reset_mfa": True}, headers=root
     )
     assert with_mfa.status_code == 200
     db.refresh(supervisor)
@@ -309,7 +315,7 @@ def test_resets_are_audited_with_the_target_role_and_the_mfa_flag(
     # Auditors can filter on the flag through the audit API.
     auditor = user_headers(db, make_user(db, agency, Role.AUDITOR), settings)
     listed = client.get(
-        f"{BASE}/audit/events", params={"action": "user.reset_password"}, headers=auditor
+        f"{API}/audit/events", params={"action": "user.reset_password"}, headers=auditor
     )
     assert listed.status_code == 200, listed.text
     flags = sorted(
@@ -327,7 +333,7 @@ def _create_client(client: TestClient, db: Session, settings: Settings) -> dict[
     partner = make_agency(db)
     admin = user_headers(db, make_user(db, partner, Role.AGENCY_ADMIN), settings)
     created = client.post(
-        f"{BASE}/api-clients",
+        f"{API}/api-clients",
         json={"agency_id": str(partner.id), "name": "Partner", "scopes": ["referrals:read"]},
         headers=admin,
     )
@@ -376,7 +382,11 @@ def test_a_secret_stored_by_an_earlier_release_works_once_then_is_upgraded(
     db.refresh(legacy)
     assert legacy.secret_hash.startswith("hmac-sha256$")
     argon2_checks: list[str] = []
-    monkeypatch.setattr(passwords, "verify_password", lambda p, e: argon2_checks.append(e))
+    monkeypatch.setattr(
+        passwords,
+        "verify_password",
+        lambda p, e: argon2_checks.append(e),  # noqa: ARG005  the replaced signature
+    )
     assert _token(client, legacy.client_id, TEST_PASSWORD).status_code == 200
     assert argon2_checks == []
 
@@ -427,7 +437,7 @@ def test_a_cursor_decoding_to_control_characters_is_a_422(
 ) -> None:
     root = user_headers(db, make_user(db, make_agency(db), Role.SYSTEM_ADMIN), settings)
     cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    response = client.get(f"{BASE}{path}", params={"cursor": cursor}, headers=root)
+    response = client.get(f"{API}{path}", params={"cursor": cursor}, headers=root)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
 
@@ -437,8 +447,8 @@ def test_an_empty_cursor_is_the_first_page(
     client: TestClient, db: Session, settings: Settings, path: str
 ) -> None:
     root = user_headers(db, make_user(db, make_agency(db), Role.SYSTEM_ADMIN), settings)
-    first = client.get(f"{BASE}{path}", headers=root)
-    empty = client.get(f"{BASE}{path}", params={"cursor": ""}, headers=root)
+    first = client.get(f"{API}{path}", headers=root)
+    empty = client.get(f"{API}{path}", params={"cursor": ""}, headers=root)
     assert first.status_code == empty.status_code == 200
     assert empty.json()["items"] == first.json()["items"]
 
@@ -490,7 +500,7 @@ def test_long_but_guessable_passwords_are_refused_over_http(
     agency = make_agency(db)
     admin = user_headers(db, make_user(db, agency, Role.AGENCY_ADMIN), settings)
     response = client.post(
-        f"{BASE}/users",
+        f"{API}/users",
         json={
             "username": "newbie",
             "password": password,

@@ -18,11 +18,11 @@ from models.identity import RecoveryCode, User
 from services.crypto import totp
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import TEST_PASSWORD, make_agency, make_user
 from tests.conftest import make_settings
+from tests.factories import API, TEST_PASSWORD, make_agency, make_user
 
-LOGIN = "/api/v1/auth/login"
-ME = "/api/v1/auth/me"
+LOGIN = f"{API}/auth/login"
+ME = f"{API}/auth/me"
 NEW_PASSWORD = "a brand new passphrase for the field"
 
 
@@ -49,8 +49,8 @@ def enrol(
 ) -> dict[str, object]:
     """A full token needs the current password to enrol; a token restricted to `mfa.enrol`
     (pass `password=None`) does not."""
-    body = {"password": password} if password is not None else None
-    response = client.post("/api/v1/auth/mfa/enrol", json=body, headers=headers)
+    sent = {"password": password} if password is not None else None
+    response = client.post(f"{API}/auth/mfa/enrol", json=sent, headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
@@ -85,21 +85,20 @@ def test_enrol_gives_an_otpauth_uri_and_recovery_codes(
     assert "mfa.enrol" in actions(db)
 
 
+@pytest.mark.usefixtures("amal")
 def test_confirm_turns_it_on_and_then_login_needs_a_fresh_code(
-    client: TestClient, db: Session, amal: User
+    client: TestClient, db: Session
 ) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
     # Before confirmation the factor is pending: login still works without a code.
     assert login(client, "amal").status_code == 200
-    wrong = client.post("/api/v1/auth/mfa/confirm", json={"code": "000000"}, headers=headers)
+    wrong = client.post(f"{API}/auth/mfa/confirm", json={"code": "000000"}, headers=headers)
     if wrong.status_code != 422:  # one in a million: 000000 is the right code
         pytest.skip("000000 happened to be the current code")
     assert wrong.json()["errors"][0]["loc"] == ["body", "code"]
     confirm_code = code_for(secret, -1)  # one step of drift is accepted
-    confirmed = client.post(
-        "/api/v1/auth/mfa/confirm", json={"code": confirm_code}, headers=headers
-    )
+    confirmed = client.post(f"{API}/auth/mfa/confirm", json={"code": confirm_code}, headers=headers)
     assert confirmed.status_code == 200 and confirmed.json() == {"restricted_to": []}
     assert client.get(ME, headers=headers).json()["mfa_enabled"] is True
 
@@ -124,20 +123,22 @@ def test_confirm_turns_it_on_and_then_login_needs_a_fresh_code(
     assert "mfa.confirm" in actions(db)
 
 
-def test_a_wrong_code_counts_as_a_failed_login(client: TestClient, db: Session, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_a_wrong_code_counts_as_a_failed_login(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
-    client.post("/api/v1/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
+    client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
     for _ in range(10):
         login(client, "amal", totp_code="12345x")
     assert login(client, "amal", totp_code=code_for(secret, 1)).status_code == 429
 
 
-def test_recovery_codes_work_once_each(client: TestClient, db: Session, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_recovery_codes_work_once_each(client: TestClient, db: Session) -> None:
     headers = bearer(login(client, "amal"))
     body = enrol(client, headers)
     secret, codes = str(body["secret"]), list(body["recovery_codes"])  # type: ignore[call-overload]
-    client.post("/api/v1/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
+    client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
     first = login(client, "amal", recovery_code=codes[0].lower().replace("-", " "))
     assert first.status_code == 200  # case and separators do not matter
     assert login(client, "amal", recovery_code=codes[0]).status_code == 401
@@ -150,27 +151,26 @@ def test_recovery_codes_work_once_each(client: TestClient, db: Session, amal: Us
 def test_disable_needs_the_password(client: TestClient, db: Session, amal: User) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
-    client.post("/api/v1/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
+    client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
     wrong = client.post(
-        "/api/v1/auth/mfa/disable", json={"password": "not my passphrase"}, headers=headers
+        f"{API}/auth/mfa/disable", json={"password": "not my passphrase"}, headers=headers
     )
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["loc"] == ["body", "password"]
     assert client.get(ME, headers=headers).json()["mfa_enabled"] is True
-    ok = client.post("/api/v1/auth/mfa/disable", json={"password": TEST_PASSWORD}, headers=headers)
+    ok = client.post(f"{API}/auth/mfa/disable", json={"password": TEST_PASSWORD}, headers=headers)
     assert ok.status_code == 200
     assert login(client, "amal").status_code == 200  # no code needed any more
     assert db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == amal.id)).all() == []
     assert "mfa.disable" in actions(db)
 
 
-def test_enrolling_twice_while_enabled_is_a_conflict(
-    client: TestClient, db: Session, amal: User
-) -> None:
+@pytest.mark.usefixtures("amal")
+def test_enrolling_twice_while_enabled_is_a_conflict(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     secret = str(enrol(client, headers)["secret"])
-    client.post("/api/v1/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
-    again = client.post("/api/v1/auth/mfa/enrol", headers=headers)
+    client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers)
+    again = client.post(f"{API}/auth/mfa/enrol", headers=headers)
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
 
@@ -203,29 +203,29 @@ def test_a_role_that_requires_mfa_gets_a_token_good_only_for_enrolment(
     response = login(mfa_client, "layla")
     assert response.json()["restricted_to"] == ["mfa.enrol"]
     headers = bearer(response)
-    refused = mfa_client.get("/api/v1/agencies", headers=headers)
+    refused = mfa_client.get(f"{API}/agencies", headers=headers)
     assert refused.status_code == 403
     assert "mfa.enrol" in refused.json()["detail"]
     assert mfa_client.get(ME, headers=headers).json()["restricted_to"] == ["mfa.enrol"]
     # Not a step this token was restricted to:
     change = mfa_client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         json={"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD},
         headers=headers,
     )
     assert change.status_code == 403
     secret = str(enrol(mfa_client, headers, password=None)["secret"])
     confirmed = mfa_client.post(
-        "/api/v1/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers
+        f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers
     )
     assert confirmed.json() == {"restricted_to": []}
-    assert mfa_client.get("/api/v1/agencies", headers=headers).status_code == 200
+    assert mfa_client.get(f"{API}/agencies", headers=headers).status_code == 200
     # Disabling it again puts the token back on the enrolment step.
     off = mfa_client.post(
-        "/api/v1/auth/mfa/disable", json={"password": TEST_PASSWORD}, headers=headers
+        f"{API}/auth/mfa/disable", json={"password": TEST_PASSWORD}, headers=headers
     )
     assert off.json() == {"restricted_to": ["mfa.enrol"]}
-    assert mfa_client.get("/api/v1/agencies", headers=headers).status_code == 403
+    assert mfa_client.get(f"{API}/agencies", headers=headers).status_code == 403
 
 
 def test_roles_not_named_are_not_forced(mfa_client: TestClient, db: Session) -> None:
@@ -236,12 +236,13 @@ def test_roles_not_named_are_not_forced(mfa_client: TestClient, db: Session) -> 
 # --- password change and reset -------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("amal")
 def test_changing_the_password_keeps_this_token_and_kills_the_others(
-    client: TestClient, db: Session, amal: User
+    client: TestClient, db: Session
 ) -> None:
     mine, other = bearer(login(client, "amal")), bearer(login(client, "amal"))
     response = client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         json={"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD},
         headers=mine,
     )
@@ -267,12 +268,11 @@ def test_changing_the_password_keeps_this_token_and_kills_the_others(
         ("amal", "at least 12"),
     ],
 )
-def test_password_rules_name_the_field(
-    client: TestClient, amal: User, new_password: str, problem: str
-) -> None:
+@pytest.mark.usefixtures("amal")
+def test_password_rules_name_the_field(client: TestClient, new_password: str, problem: str) -> None:
     headers = bearer(login(client, "amal"))
     response = client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         json={"current_password": TEST_PASSWORD, "new_password": new_password},
         headers=headers,
     )
@@ -283,12 +283,13 @@ def test_password_rules_name_the_field(
     assert new_password not in response.text
 
 
-def test_long_passphrases_of_any_script_are_accepted(client: TestClient, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_long_passphrases_of_any_script_are_accepted(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     long_one = "كلمة مرور طويلة جدا " * 3 + "x" * 4  # 64 characters, Arabic and spaces
     assert len(long_one) == 64
     response = client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         json={"current_password": TEST_PASSWORD, "new_password": long_one},
         headers=headers,
     )
@@ -296,10 +297,11 @@ def test_long_passphrases_of_any_script_are_accepted(client: TestClient, amal: U
     assert login(client, "amal", long_one).status_code == 200
 
 
-def test_a_wrong_current_password_is_refused_and_counted(client: TestClient, amal: User) -> None:
+@pytest.mark.usefixtures("amal")
+def test_a_wrong_current_password_is_refused_and_counted(client: TestClient) -> None:
     headers = bearer(login(client, "amal"))
     response = client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         json={"current_password": "not my passphrase", "new_password": NEW_PASSWORD},
         headers=headers,
     )
@@ -316,7 +318,7 @@ def test_an_admin_reset_forces_a_new_password_at_next_login(
     worker = make_user(db, agency, Role.CASEWORKER, username="amal")
     admin = bearer(login(client, "boss"))
     before = bearer(login(client, "amal"))
-    reset = client.post(f"/api/v1/users/{worker.id}/reset-password", headers=admin)
+    reset = client.post(f"{API}/users/{worker.id}/reset-password", headers=admin)
     assert reset.status_code == 200
     temporary = reset.json()["temporary_password"]
     assert len(temporary) >= 20 and reset.json()["user_id"] == str(worker.id)
@@ -325,15 +327,15 @@ def test_an_admin_reset_forces_a_new_password_at_next_login(
     response = login(client, "amal", temporary)
     assert response.json()["restricted_to"] == ["password.change"]
     headers = bearer(response)
-    assert client.get("/api/v1/agencies", headers=headers).status_code == 403
+    assert client.get(f"{API}/agencies", headers=headers).status_code == 403
     assert client.get(ME, headers=headers).json()["must_change_password"] is True
     changed = client.post(
-        "/api/v1/auth/password",
+        f"{API}/auth/password",
         json={"current_password": temporary, "new_password": NEW_PASSWORD},
         headers=headers,
     )
     assert changed.json() == {"restricted_to": []}
-    assert client.get("/api/v1/agencies", headers=headers).status_code == 200
+    assert client.get(f"{API}/agencies", headers=headers).status_code == 200
     assert login(client, "amal", temporary).status_code == 401
     assert login(client, "amal", NEW_PASSWORD).json()["restricted_to"] == []
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.reset_password"))
@@ -347,10 +349,10 @@ def test_a_reset_can_also_remove_a_lost_second_factor(client: TestClient, db: Se
     worker = make_user(db, agency, Role.CASEWORKER, username="amal")
     mine = bearer(login(client, "amal"))
     secret = str(enrol(client, mine)["secret"])
-    client.post("/api/v1/auth/mfa/confirm", json={"code": code_for(secret)}, headers=mine)
+    client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=mine)
     admin = bearer(login(client, "boss"))
     reset = client.post(
-        f"/api/v1/users/{worker.id}/reset-password", json={"reset_mfa": True}, headers=admin
+        f"{API}/users/{worker.id}/reset-password", json={"reset_mfa": True}, headers=admin
     )
     temporary = reset.json()["temporary_password"]
     response = login(client, "amal", temporary)  # no code asked any more

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_cases_helpers import API, World, body, create, search, world
+from tests.api.test_cases_helpers import World, body, create, search, world
+from tests.factories import API
 
 __all__ = ["world"]
 

@@ -18,8 +18,8 @@ from models.audit import AuditEvent
 from models.cases import Case, CaseNote, CaseSearchToken, CaseTombstone
 from models.keys import DataKey
 from services.config import Settings
-from tests.api.test_cases_helpers import API, World, body, create, etag, patch, search, world
-from tests.builders import make_user
+from tests.api.test_cases_helpers import World, body, create, etag, patch, search, world
+from tests.factories import API, make_user
 
 __all__ = ["world"]
 
@@ -390,7 +390,10 @@ def test_assign_rules(client: TestClient, world: World, db: Session) -> None:
     url = f"{API}/cases/{case['id']}/assign"
 
     def assign(actor: Any, user_id: object) -> int:
-        return client.post(url, json={"user_id": str(user_id)}, headers=actor.headers).status_code
+        status: int = client.post(
+            url, json={"user_id": str(user_id)}, headers=actor.headers
+        ).status_code
+        return status
 
     inactive = make_user(db, world.agency, "caseworker", is_active=False)
     assert assign(world.owner, world.colleague.id) == 403
@@ -424,7 +427,7 @@ def test_list_paginates_with_a_cursor(client: TestClient, world: World) -> None:
     assert set(seen) == made
 
 
-def test_list_filters(client: TestClient, world: World, db: Session) -> None:
+def test_list_filters(client: TestClient, world: World) -> None:
     high = create(client, world.owner, body("Alpha", risk_level="high"))
     low = create(client, world.owner, body("Beta", risk_level="low"))
     moved = create(client, world.colleague, body("Gamma", risk_level="medium"))

@@ -14,15 +14,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from services.runtime import Runtime
-from tests.referrals_support import BASE, World, build_world, case_body
-
-
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
+from tests.factories import API
+from tests.referrals_support import World, case_body
 
 
 def _cursor(raw: bytes) -> str:
@@ -64,9 +58,9 @@ def test_a_forged_case_cursor_is_422_naming_it(
     client: TestClient, world: World, index: int
 ) -> None:
     for url, params, order in (
-        (f"{BASE}/cases", {}, "created"),
-        (f"{BASE}/cases", {"overdue": "true"}, "due"),
-        (f"{BASE}/cases/{world.case_id}/notes", {}, "notes"),
+        (f"{API}/cases", {}, "created"),
+        (f"{API}/cases", {"overdue": "true"}, "due"),
+        (f"{API}/cases/{world.case_id}/notes", {}, "notes"),
     ):
         cursor = _bad_cursors(order)[index]
         response = client.get(
@@ -78,13 +72,13 @@ def test_a_forged_case_cursor_is_422_naming_it(
 
 def test_real_case_cursors_still_page(client: TestClient, world: World) -> None:
     for _ in range(2):
-        made = client.post(f"{BASE}/cases", json=case_body(), headers=world.h["caseworker"])
+        made = client.post(f"{API}/cases", json=case_body(), headers=world.h["caseworker"])
         assert made.status_code == 201, made.text
     seen: list[str] = []
     cursor: str | None = None
     while True:
         params = {"limit": "1", **({"cursor": cursor} if cursor else {})}
-        page = client.get(f"{BASE}/cases", params=params, headers=world.h["caseworker"])
+        page = client.get(f"{API}/cases", params=params, headers=world.h["caseworker"])
         assert page.status_code == 200, page.text
         seen += [item["id"] for item in page.json()["items"]]
         cursor = page.json()["next_cursor"]
@@ -108,7 +102,7 @@ BAD_IF_MATCH = [
 def test_a_malformed_if_match_on_a_case_is_412_naming_it(
     client: TestClient, world: World, etag: str
 ) -> None:
-    url = f"{BASE}/cases/{world.case_id}"
+    url = f"{API}/cases/{world.case_id}"
     headers = {"If-Match": etag.encode("utf-8")}
     for method, path, body, who in (
         ("PATCH", url, {"narrative": "changed"}, "caseworker"),
@@ -124,7 +118,7 @@ def test_a_malformed_if_match_on_a_case_is_412_naming_it(
 
 
 def test_a_stale_if_match_on_a_case_stays_412(client: TestClient, world: World) -> None:
-    url = f"{BASE}/cases/{world.case_id}"
+    url = f"{API}/cases/{world.case_id}"
     ok = client.patch(
         url, json={"narrative": "one"}, headers={**world.h["caseworker"], "If-Match": '"1"'}
     )

@@ -24,9 +24,8 @@ from services.crypto.rotation import rotate
 from services.policy import Role
 from services.runtime import Runtime
 from tests.api.test_cases_helpers import body
-from tests.builders import make_agency, make_user, user_headers
+from tests.factories import API, make_agency, make_user, user_headers
 
-API = "/api/v1"
 THREADS = 6
 
 
@@ -64,7 +63,7 @@ def in_parallel(
         barrier.wait()
         try:
             results[index] = call(client, index)
-        except Exception as error:  # surfaced by the assertion below
+        except Exception as error:  # noqa: BLE001  surfaced by the assertion below
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
@@ -87,11 +86,12 @@ def test_concurrent_patches_on_one_version_exactly_one_wins(setup: Setup) -> Non
     url = f"{API}/cases/{case['id']}"
 
     def patch(c: TestClient, i: int) -> httpx.Response:
-        return c.patch(
+        response: httpx.Response = c.patch(
             url,
             json={"narrative": f"writer {i}"},
             headers={**setup.worker, "If-Match": '"1"'},
         )
+        return response
 
     results = in_parallel(setup.app, patch)
     codes = sorted(r.status_code for r in results)
@@ -104,7 +104,10 @@ def test_concurrent_patches_on_one_version_exactly_one_wins(setup: Setup) -> Non
 
 def test_concurrent_intakes_get_distinct_ids_and_numbers(setup: Setup) -> None:
     def intake(c: TestClient, i: int) -> httpx.Response:
-        return c.post(f"{API}/cases", json=body(f"Child{i}"), headers=setup.worker)
+        response: httpx.Response = c.post(
+            f"{API}/cases", json=body(f"Child{i}"), headers=setup.worker
+        )
+        return response
 
     results = in_parallel(setup.app, intake)
     assert [r.status_code for r in results] == [201] * THREADS
@@ -115,10 +118,11 @@ def test_concurrent_intakes_get_distinct_ids_and_numbers(setup: Setup) -> None:
 
 
 def test_concurrent_replays_of_one_key_create_one_case(setup: Setup) -> None:
-    def intake(c: TestClient, i: int) -> httpx.Response:
-        return c.post(
+    def intake(c: TestClient, i: int) -> httpx.Response:  # noqa: ARG001  in_parallel's signature
+        response: httpx.Response = c.post(
             f"{API}/cases", json=body(), headers={**setup.worker, "Idempotency-Key": "same-key"}
         )
+        return response
 
     results = in_parallel(setup.app, intake)
     assert all(r.status_code in (200, 201) for r in results), [r.text for r in results]

@@ -22,7 +22,8 @@ from models.cases import Case, CaseTombstone
 from models.keys import DataKey
 from services.runtime import Runtime
 from tests.databases import is_postgres
-from tests.referrals_support import BASE, World, build_world, referral_in
+from tests.factories import API
+from tests.referrals_support import World, build_world, referral_in
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def _wrapped_key(runtime: Runtime, case_id: uuid.UUID) -> tuple[uuid.UUID, bytes
 def _erase(http: TestClient, world: World) -> None:
     erased = http.request(
         "DELETE",
-        f"{BASE}/cases/{world.case_id}",
+        f"{API}/cases/{world.case_id}",
         json={"reason": "duplicate registration"},
         headers=world.h["supervisor"],
     )
@@ -70,8 +71,8 @@ def test_erasure_destroys_the_wrapped_key_and_the_referrals(
         assert session.get(Case, world.case_id) is None
         assert session.scalar(select(CaseTombstone).where(CaseTombstone.case_id == world.case_id))
     for who in ("supervisor", "partner"):
-        assert http.get(f"{BASE}/referrals/{rid}", headers=world.h[who]).status_code == 404
-        assert http.get(f"{BASE}/cases/{world.case_id}", headers=world.h[who]).status_code in (
+        assert http.get(f"{API}/referrals/{rid}", headers=world.h[who]).status_code == 404
+        assert http.get(f"{API}/cases/{world.case_id}", headers=world.h[who]).status_code in (
             403,
             404,
         )
@@ -95,5 +96,5 @@ def test_no_trace_of_the_wrapped_key_in_the_database_or_its_wal_after_erasure(
 
     assert _files_holding(database, wrapped) == []
     # The app keeps working on the checkpointed database.
-    again = http.get(f"{BASE}/cases", headers=world.h["caseworker"])
+    again = http.get(f"{API}/cases", headers=world.h["caseworker"])
     assert again.status_code == 200

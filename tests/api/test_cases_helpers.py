@@ -3,7 +3,6 @@ tokens, intake bodies, and shortcuts for the calls every test makes."""
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,39 +14,26 @@ from sqlalchemy.orm import Session
 from models.identity import Agency, User
 from services.config import Settings
 from services.policy import Role
-from tests.builders import client_headers, make_agency, make_api_client, make_user, user_headers
-
-API = "/api/v1"
-
-BASE_BODY: dict[str, Any] = {
-    "child": {
-        "given_name": "Amal",
-        "family_name": "Hassan",
-        "sex": "female",
-        "date_of_birth": "2014-03-09",
-    },
-    "location": {"governorate": "Nineveh", "district": "Sinjar", "address": "Near the school"},
-    "caregivers": [{"name": "Layla Hassan", "relationship": "aunt", "phone": "+964 750 000 0000"}],
-    "separation_status": "separated",
-    "protection_concerns": ["separated_unaccompanied", "psychosocial_distress"],
-    "risk_level": "high",
-    "narrative": "Arrived at the transit centre alone.",
-}
+from tests.factories import (
+    API,
+    case_body,
+    client_headers,
+    make_agency,
+    make_api_client,
+    make_user,
+    user_headers,
+)
 
 
 def body(
     given: str = "Amal", family: str = "Hassan", dob: str | None = "2014-03-09", **top: Any
 ) -> dict[str, Any]:
-    data = copy.deepcopy(BASE_BODY)
-    data["child"]["given_name"] = given
-    data["child"]["family_name"] = family
+    child: dict[str, Any] = {"given_name": given, "family_name": family, "sex": "female"}
     if dob is None:
-        data["child"].pop("date_of_birth")
-        data["child"]["estimated_age"] = 10
+        child["estimated_age"] = 10
     else:
-        data["child"]["date_of_birth"] = dob
-    data.update(top)
-    return data
+        child["date_of_birth"] = dob
+    return case_body(child=child, **top)
 
 
 @dataclass

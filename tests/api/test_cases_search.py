@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from models.cases import CaseSearchToken
 from services.cases import search_index
-from services.config import Settings
 from services.crypto import BlindIndex, Keyring
-from tests.api.test_cases_helpers import API, World, body, create, search, world
+from tests.api.test_cases_helpers import World, body, create, search, world
+from tests.factories import API
 
 __all__ = ["world"]
 
@@ -116,7 +116,9 @@ def test_colliding_tokens_never_return_a_non_matching_case(
     client: TestClient, world: World, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        search_index, "blind_index", lambda keyring, settings: TinyIndex(keyring, 100)
+        search_index,
+        "blind_index",
+        lambda keyring, settings: TinyIndex(keyring, 100),  # noqa: ARG005  replaced signature
     )
     names = [f"Name{i}" for i in range(12)]
     made = {n: create(client, world.owner, body(n, "Family"))["id"] for n in names}
@@ -148,9 +150,7 @@ def test_duplicate_warning_at_intake(client: TestClient, world: World) -> None:
     assert colleague["possible_duplicates"] == []
 
 
-def test_tokens_are_written_per_name_field(
-    client: TestClient, world: World, db: Session, settings: Settings
-) -> None:
+def test_tokens_are_written_per_name_field(client: TestClient, world: World, db: Session) -> None:
     case = create(client, world.owner, body("Token", "Fields"))
     fields = db.execute(
         select(CaseSearchToken.field).where(CaseSearchToken.case_id == uuid.UUID(case["id"]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,8 @@ from api.app import create_app
 from services.crypto import normalise
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import make_agency, make_user, user_headers
 from tests.databases import is_postgres
-
-API = "/api/v1"
+from tests.factories import API, case_body, make_agency, make_user, user_headers
 
 MARKERS = {
     "given": "Qxzorbelia",
@@ -46,35 +43,35 @@ MARKERS = {
 
 
 def _body(given: str, family: str) -> dict[str, Any]:
-    return {
-        "child": {
+    return case_body(
+        child={
             "given_name": given,
             "family_name": family,
             "sex": "male",
             "date_of_birth": MARKERS["dob"],
         },
-        "location": {
+        location={
             "governorate": MARKERS["governorate"],
             "district": MARKERS["district"],
             "address": MARKERS["address"],
         },
-        "caregivers": [
+        caregivers=[
             {
                 "name": MARKERS["caregiver"],
                 "relationship": MARKERS["relationship"],
                 "phone": MARKERS["phone"],
             }
         ],
-        "separation_status": MARKERS["separation"],
-        "protection_concerns": [MARKERS["concern"], MARKERS["concern2"]],
-        "risk_level": "high",
-        "narrative": MARKERS["narrative"],
-    }
+        separation_status=MARKERS["separation"],
+        protection_concerns=[MARKERS["concern"], MARKERS["concern2"]],
+        risk_level="high",
+        narrative=MARKERS["narrative"],
+    )
 
 
 @pytest.fixture
-def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
-    """Run a realistic workload with real commits; yield the runtime for inspection."""
+def workload(fresh_runtime: Runtime) -> Runtime:
+    """Run a realistic workload with real commits; the runtime, for inspection."""
     settings = fresh_runtime.settings
     with fresh_runtime.session_factory() as session:
         agency = make_agency(session)
@@ -83,7 +80,7 @@ def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
         worker_h = user_headers(session, worker, settings)
         boss_h = user_headers(session, boss, settings)
         session.commit()
-    client = TestClient(create_app(runtime=fresh_runtime), raise_server_exceptions=False)
+    client = TestClient(create_app(runtime=fresh_runtime))
     latin = client.post(
         f"{API}/cases",
         json=_body(MARKERS["given"], MARKERS["family"]),
@@ -132,7 +129,7 @@ def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
     again = client.get(f"{API}/cases/{case_id}", headers=worker_h).json()
     assert again["child"]["family_name"] == MARKERS["patched"]
     assert again["location"]["address"] == MARKERS["address"]
-    yield fresh_runtime
+    return fresh_runtime
 
 
 def _needles() -> dict[str, list[bytes]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories import API
+
 # (method, path) of every operation the contract fixes, under /api/v1 unless absolute.
 CONTRACT_OPERATIONS = [
     ("post", "/auth/login"),
@@ -72,13 +74,19 @@ def _operations(openapi: dict[str, object]) -> dict[tuple[str, str], dict[str, o
     return found
 
 
+def _responses(operation: dict[str, object]) -> dict[str, object]:
+    responses = operation.get("responses", {})
+    assert isinstance(responses, dict)
+    return responses
+
+
 @pytest.mark.parametrize(("method", "path"), CONTRACT_OPERATIONS)
 def test_every_contract_operation_is_in_the_openapi_document(
     openapi: dict[str, object], method: str, path: str
 ) -> None:
     operations = _operations(openapi)
-    key = (method, _normalise("/api/v1" + path))
-    assert key in operations, f"{method.upper()} /api/v1{path} is missing from /openapi.json"
+    key = (method, _normalise(API + path))
+    assert key in operations, f"{method.upper()} {API}{path} is missing from /openapi.json"
     operation = operations[key]
     secured = bool(operation.get("security"))
     if (method, path) in UNAUTHENTICATED:
@@ -97,7 +105,6 @@ def test_every_api_operation_declares_its_responses(openapi: dict[str, object]) 
     missing = [
         f"{method.upper()} {path}"
         for (method, path), operation in _operations(openapi).items()
-        if path.startswith("/api/v1")
-        and not any(code.startswith("2") for code in operation.get("responses", {}))  # type: ignore[union-attr]
+        if path.startswith(API) and not any(code.startswith("2") for code in _responses(operation))
     ]
     assert missing == []

@@ -17,6 +17,7 @@ from api.routing import TransactionalRoute
 from models.identity import Agency
 from services.errors import Conflict
 from services.runtime import Runtime
+from tests.factories import API
 
 PROBLEM = "application/problem+json"
 
@@ -46,7 +47,7 @@ def test_a_sane_request_id_is_kept_and_an_insane_one_replaced(client: TestClient
 
 
 def test_unknown_path_is_problem_json_404(client: TestClient) -> None:
-    response = client.get("/api/v1/no-such-thing")
+    response = client.get(f"{API}/no-such-thing")
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
@@ -63,7 +64,7 @@ def test_wrong_method_is_problem_json_405(client: TestClient) -> None:
 
 def test_oversized_body_is_413_before_anything_is_parsed(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/auth/login",
+        f"{API}/auth/login",
         content=b"{" + b" " * 2_000_000 + b"}",
         headers={"Content-Type": "application/json"},
     )
@@ -131,9 +132,7 @@ def test_an_unexpected_key_is_named_only_when_it_looks_like_a_field(app: FastAPI
     assert "Amira" not in response.text
 
 
-def test_an_unexpected_error_is_a_bare_500_with_a_request_id(
-    app: FastAPI, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_unexpected_error_is_a_bare_500_with_a_request_id(app: FastAPI) -> None:
     client = TestClient(_app_with_probe_routes(app), raise_server_exceptions=False)
     response = client.get("/probe/crash", headers={"X-Request-ID": "req-crash-1"})
     assert response.status_code == 500
@@ -213,15 +212,15 @@ def test_docs_work_offline_with_assets_served_by_haven(client: TestClient) -> No
 
 def test_openapi_documents_problem_details_and_the_partner_flow(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
-    accept = document["paths"]["/api/v1/referrals/{referral_id}/accept"]["post"]
+    accept = document["paths"][f"{API}/referrals/{{referral_id}}/accept"]["post"]
     refused = accept["responses"]["404"]["content"]
     assert set(refused) == {PROBLEM}
     assert refused[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert "409" in accept["responses"]
     assert {"PartnerClientCredentials": []} in accept["security"]
     flows = document["components"]["securitySchemes"]["PartnerClientCredentials"]["flows"]
-    assert flows["clientCredentials"]["tokenUrl"] == "/api/v1/auth/token"
-    patch = document["paths"]["/api/v1/cases/{case_id}"]["patch"]["responses"]
+    assert flows["clientCredentials"]["tokenUrl"] == f"{API}/auth/token"
+    patch = document["paths"][f"{API}/cases/{{case_id}}"]["patch"]["responses"]
     assert {"409", "412", "428"} <= set(patch)
 
 

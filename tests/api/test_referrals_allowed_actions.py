@@ -11,15 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from services.runtime import Runtime
+from tests.factories import API
 from tests.referrals_support import (
     ACTION_BODIES,
-    BASE,
     World,
     act,
-    build_world,
     referral_in,
 )
 
@@ -52,13 +49,8 @@ EXPECTED: dict[tuple[str, str], list[str]] = {
 }
 
 
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
-
-
 def _read(client: TestClient, world: World, rid: str, who: str) -> dict[str, Any]:
-    response = client.get(f"{BASE}/referrals/{rid}", headers=world.h[who])
+    response = client.get(f"{API}/referrals/{rid}", headers=world.h[who])
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -68,7 +60,7 @@ def _with_if_match(
     client: TestClient, world: World, rid: str, endpoint: str, who: str, etag: str
 ) -> Any:
     return client.post(
-        f"{BASE}/referrals/{rid}/{endpoint}",
+        f"{API}/referrals/{rid}/{endpoint}",
         json=ACTION_BODIES[endpoint][1],
         headers={**world.h[who], "If-Match": etag},
     )
@@ -82,7 +74,7 @@ def test_allowed_actions_are_exactly_what_this_caller_may_do_now(
     listed = _read(client, world, rid, who)["allowed_actions"]
     assert listed == EXPECTED[(who, state)]
     # The list agrees with the list endpoint too.
-    items = client.get(f"{BASE}/referrals", headers=world.h[who]).json()["items"]
+    items = client.get(f"{API}/referrals", headers=world.h[who]).json()["items"]
     assert [i["allowed_actions"] for i in items if i["id"] == rid] == [listed]
 
     # Every action left out is refused (403 for the role/scope, 409 for the state), and
@@ -132,10 +124,10 @@ def test_a_stale_if_match_is_409_even_when_the_new_state_refuses_the_action(
 def test_openapi_documents_409_on_every_referral_action(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     for endpoint in sorted(set(ENDPOINT.values())):
-        operation = document["paths"][f"{BASE}/referrals/{{referral_id}}/{endpoint}"]["post"]
+        operation = document["paths"][f"{API}/referrals/{{referral_id}}/{endpoint}"]["post"]
         assert "409" in operation["responses"], endpoint
         assert "changed since" in operation["responses"]["409"]["description"]
         assert "If-Match" in operation["description"]
         assert "409" in operation["description"]
-    close = document["paths"][f"{BASE}/cases/{{case_id}}/close"]["post"]
+    close = document["paths"][f"{API}/cases/{{case_id}}/close"]["post"]
     assert "case_closed" in close["description"]

@@ -18,13 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.referrals import Referral
-from services.runtime import Runtime
-from tests.referrals_support import BASE, World, build_world, propose, referral_body
-
-
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
+from tests.factories import API
+from tests.referrals_support import World, propose, referral_body
 
 
 def _cursor(raw: bytes) -> str:
@@ -57,12 +52,12 @@ def test_a_malformed_if_match_on_an_action_is_422_naming_it(
 ) -> None:
     rid = propose(client, world)["id"]
     response = client.post(
-        f"{BASE}/referrals/{rid}/approve",
+        f"{API}/referrals/{rid}/approve",
         headers={**world.h["supervisor"], "If-Match": etag.encode("utf-8")},
     )
     assert response.status_code == 422, response.text
     assert _locs(response) == [["header", "If-Match"]]
-    read = client.get(f"{BASE}/referrals/{rid}", headers=world.h["supervisor"]).json()
+    read = client.get(f"{API}/referrals/{rid}", headers=world.h["supervisor"]).json()
     assert (read["status"], read["version"]) == ("pending_approval", 1)
 
 
@@ -70,7 +65,7 @@ def test_a_malformed_if_match_on_an_action_is_422_naming_it(
 def test_a_well_formed_if_match_still_works(client: TestClient, world: World, etag: str) -> None:
     rid = propose(client, world)["id"]
     response = client.post(
-        f"{BASE}/referrals/{rid}/approve", headers={**world.h["supervisor"], "If-Match": etag}
+        f"{API}/referrals/{rid}/approve", headers={**world.h["supervisor"], "If-Match": etag}
     )
     assert response.status_code == 200, response.text
 
@@ -91,12 +86,12 @@ def test_a_consent_time_out_of_range_is_422_and_nothing_is_written(
     body["consent"]["obtained_at"] = obtained_at
     before = db.scalar(select(func.count()).select_from(Referral))
     response = client.post(
-        f"{BASE}/cases/{world.case_id}/referrals", json=body, headers=world.h["caseworker"]
+        f"{API}/cases/{world.case_id}/referrals", json=body, headers=world.h["caseworker"]
     )
     assert response.status_code == 422, response.text
     assert _locs(response) == [["body", "consent", "obtained_at"]]
     assert db.scalar(select(func.count()).select_from(Referral)) == before
-    listed = client.get(f"{BASE}/referrals", headers=world.h["supervisor"])
+    listed = client.get(f"{API}/referrals", headers=world.h["supervisor"])
     assert listed.status_code == 200
 
 
@@ -104,7 +99,7 @@ def test_a_consent_time_in_range_is_accepted(client: TestClient, world: World) -
     body = referral_body(world.partner.id)
     body["consent"]["obtained_at"] = "1900-01-01T00:30:00-01:00"
     response = client.post(
-        f"{BASE}/cases/{world.case_id}/referrals", json=body, headers=world.h["caseworker"]
+        f"{API}/cases/{world.case_id}/referrals", json=body, headers=world.h["caseworker"]
     )
     assert response.status_code == 201, response.text
 
@@ -154,9 +149,9 @@ def test_a_forged_referral_cursor_is_422_naming_it(
     client: TestClient, world: World, params: dict[str, str], cursor: str
 ) -> None:
     for url, who in (
-        (f"{BASE}/referrals", "supervisor"),
-        (f"{BASE}/cases/{world.case_id}/referrals", "caseworker"),
-        (f"{BASE}/referrals", "partner"),
+        (f"{API}/referrals", "supervisor"),
+        (f"{API}/cases/{world.case_id}/referrals", "caseworker"),
+        (f"{API}/referrals", "partner"),
     ):
         response = client.get(url, params={**params, "cursor": cursor}, headers=world.h[who])
         assert response.status_code == 422, (url, who, response.text)
@@ -170,7 +165,7 @@ def test_real_cursors_still_page_through_every_order(client: TestClient, world: 
         cursor: str | None = None
         while True:
             query = {**params, "limit": "1", **({"cursor": cursor} if cursor else {})}
-            page = client.get(f"{BASE}/referrals", params=query, headers=world.h["supervisor"])
+            page = client.get(f"{API}/referrals", params=query, headers=world.h["supervisor"])
             assert page.status_code == 200, page.text
             seen += [item["id"] for item in page.json()["items"]]
             cursor = page.json()["next_cursor"]

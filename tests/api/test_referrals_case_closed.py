@@ -18,14 +18,12 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.cases import Case
 from models.referrals import Referral
-from services.runtime import Runtime
+from tests.factories import API
 from tests.referrals_support import (
     ALL_MARKERS,
-    BASE,
     REASON,
     World,
     act,
-    build_world,
     referral_in,
 )
 
@@ -33,22 +31,17 @@ LIVE = ("pending_approval", "sent", "accepted", "in_progress")
 FINAL = ("rejected", "declined", "completed", "cancelled")
 
 
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
-
-
 def _to_closure(client: TestClient, world: World) -> None:
     for stage in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
         moved = client.post(
-            f"{BASE}/cases/{world.case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
+            f"{API}/cases/{world.case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
         )
         assert moved.status_code == 200, moved.text
 
 
 def _close(client: TestClient, world: World, **headers: str) -> Any:
     return client.post(
-        f"{BASE}/cases/{world.case_id}/close", headers={**world.h["supervisor"], **headers}
+        f"{API}/cases/{world.case_id}/close", headers={**world.h["supervisor"], **headers}
     )
 
 
@@ -85,7 +78,7 @@ def test_closing_a_case_cancels_its_live_referrals_and_records_it(
         assert row.cancelled_at is not None
         assert row.consent_withdrawn_at is None
         assert row.version == before[state] + 1
-        staff = client.get(f"{BASE}/referrals/{ids[state]}", headers=world.h["supervisor"]).json()
+        staff = client.get(f"{API}/referrals/{ids[state]}", headers=world.h["supervisor"]).json()
         assert staff["status"] == "cancelled"
         assert staff["cancel_reason"] == "case_closed"
         assert staff["cancelled_by"] == str(world.supervisor.id)
@@ -129,12 +122,12 @@ def test_the_partner_loses_the_case_fields_the_moment_the_case_closes(
     client: TestClient, world: World
 ) -> None:
     rid = referral_in(client, world, "in_progress")
-    live = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+    live = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).json()
     assert live["case"] == {"child.given_name": "MKgiven", "location.district": "MKdistrict"}
     _to_closure(client, world)
     assert _close(client, world).status_code == 200
 
-    read = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"])
+    read = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"])
     assert read.status_code == 200
     body = read.json()
     assert body["status"] == "cancelled"
@@ -143,7 +136,7 @@ def test_the_partner_loses_the_case_fields_the_moment_the_case_closes(
     assert body["allowed_actions"] == []
     _no_marker(body["case"])
     _no_marker(body["reason"])
-    listed = client.get(f"{BASE}/referrals", headers=world.h["partner"]).json()["items"]
+    listed = client.get(f"{API}/referrals", headers=world.h["partner"]).json()["items"]
     [item] = [i for i in listed if i["id"] == rid]
     assert item["case"] is None and item["reason"] is None
 
@@ -161,7 +154,7 @@ def test_a_failed_closure_cancels_nothing(client: TestClient, world: World, db: 
     stale = _close(client, world, **{"If-Match": '"1"'})
     assert stale.status_code == 412
     assert _row(db, rid).status == "accepted"
-    partner = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+    partner = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).json()
     assert partner["case"] is not None
 
 
@@ -171,10 +164,10 @@ def test_reopening_does_not_revive_the_cancelled_referrals(
     rid = referral_in(client, world, "sent")
     _to_closure(client, world)
     assert _close(client, world).status_code == 200
-    reopened = client.post(f"{BASE}/cases/{world.case_id}/reopen", headers=world.h["supervisor"])
+    reopened = client.post(f"{API}/cases/{world.case_id}/reopen", headers=world.h["supervisor"])
     assert reopened.status_code == 200, reopened.text
     assert _row(db, rid).status == "cancelled"
-    body = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+    body = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).json()
     assert body["case"] is None
     assert act(client, world, rid, "accept", "partner").status_code == 409
 
@@ -189,21 +182,22 @@ def test_a_live_referral_of_a_closed_case_serves_no_field_and_takes_no_partner_a
     db.execute(update(Case).where(Case.id == world.case_id).values(status="closed"))
     db.flush()
 
-    body = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+    body = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).json()
     assert body["status"] == state
     assert body["case"] is None
     assert body["reason"] is None
     assert body["allowed_actions"] == []
     _no_marker(body)
-    listed = client.get(f"{BASE}/referrals", headers=world.h["partner"]).json()["items"]
+    listed = client.get(f"{API}/referrals", headers=world.h["partner"]).json()["items"]
     _no_marker(listed)
 
     version = _row(db, rid).version
-    attempts = {
+    options: dict[str, list[tuple[str, dict[str, str] | None]]] = {
         "sent": [("accept", None), ("decline", {"reason": "no"})],
         "accepted": [("updates", {"note": "n"}), ("complete", {"outcome": "o"})],
         "in_progress": [("updates", {"note": "n"}), ("complete", {"outcome": "o"})],
-    }[state]
+    }
+    attempts = options[state]
     for action, payload in attempts:
         refused = act(client, world, rid, action, "partner", payload)
         assert refused.status_code == 409, (action, refused.text)
@@ -212,7 +206,7 @@ def test_a_live_referral_of_a_closed_case_serves_no_field_and_takes_no_partner_a
     assert (row.status, row.version) == (state, version), "nothing changed"
 
     # Staff may still clean it up; approving on a closed case stays refused.
-    staff = client.get(f"{BASE}/referrals/{rid}", headers=world.h["supervisor"]).json()
+    staff = client.get(f"{API}/referrals/{rid}", headers=world.h["supervisor"]).json()
     assert staff["allowed_actions"] == ["referral.cancel"]
     cancelled = act(client, world, rid, "cancel", "supervisor", {"reason": "tidy up"})
     assert cancelled.status_code == 200, cancelled.text
@@ -224,6 +218,6 @@ def test_a_pending_referral_of_a_closed_case_offers_no_approval(
     rid = referral_in(client, world, "pending_approval")
     db.execute(update(Case).where(Case.id == world.case_id).values(status="closed"))
     db.flush()
-    staff = client.get(f"{BASE}/referrals/{rid}", headers=world.h["supervisor"]).json()
+    staff = client.get(f"{API}/referrals/{rid}", headers=world.h["supervisor"]).json()
     assert staff["allowed_actions"] == ["referral.cancel", "referral.reject"]
     assert act(client, world, rid, "approve", "supervisor").status_code == 409

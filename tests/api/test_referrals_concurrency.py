@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,7 +15,8 @@ from api.app import create_app
 from models.audit import AuditEvent
 from models.referrals import Referral, ReferralUpdate
 from services.runtime import Runtime
-from tests.referrals_support import BASE, World, build_world, case_body, referral_body
+from tests.factories import API
+from tests.referrals_support import World, build_world, case_body, referral_body
 
 ROUNDS = 3
 
@@ -37,13 +39,13 @@ def _race(calls: list[Callable[[], Any]]) -> list[Any]:
 
 def _sent_referral(http: TestClient, world: World) -> str:
     created = http.post(
-        f"{BASE}/cases/{world.case_id}/referrals",
+        f"{API}/cases/{world.case_id}/referrals",
         json=referral_body(world.partner.id),
         headers=world.h["caseworker"],
     )
     assert created.status_code == 201, created.text
     rid: str = created.json()["id"]
-    approved = http.post(f"{BASE}/referrals/{rid}/approve", headers=world.h["supervisor"])
+    approved = http.post(f"{API}/referrals/{rid}/approve", headers=world.h["supervisor"])
     assert approved.status_code == 200, approved.text
     return rid
 
@@ -60,13 +62,12 @@ def test_concurrent_accept_and_cancel_exactly_one_wins(fresh_runtime: Runtime) -
             cancel_headers = {**world.h["caseworker"], "If-Match": '"2"'}
             accepted, cancelled = _race(
                 [
-                    lambda rid=rid, h=accept_headers: http.post(
-                        f"{BASE}/referrals/{rid}/accept", headers=h
-                    ),
-                    lambda rid=rid, h=cancel_headers: other.post(
-                        f"{BASE}/referrals/{rid}/cancel",
+                    partial(http.post, f"{API}/referrals/{rid}/accept", headers=accept_headers),
+                    partial(
+                        other.post,
+                        f"{API}/referrals/{rid}/cancel",
                         json={"reason": "consent_withdrawn"},
-                        headers=h,
+                        headers=cancel_headers,
                     ),
                 ]
             )
@@ -93,11 +94,10 @@ def test_concurrent_accept_and_decline_without_if_match_exactly_one_wins(
             rid = _sent_referral(http, world)
             accepted, declined = _race(
                 [
-                    lambda rid=rid: http.post(
-                        f"{BASE}/referrals/{rid}/accept", headers=world.h["partner"]
-                    ),
-                    lambda rid=rid: other.post(
-                        f"{BASE}/referrals/{rid}/decline",
+                    partial(http.post, f"{API}/referrals/{rid}/accept", headers=world.h["partner"]),
+                    partial(
+                        other.post,
+                        f"{API}/referrals/{rid}/decline",
                         json={"reason": "No capacity"},
                         headers=world.h["partner"],
                     ),
@@ -118,22 +118,22 @@ def test_concurrent_accept_and_decline_without_if_match_exactly_one_wins(
 
 
 def _accepted_referral_of_a_case_in_closure(http: TestClient, world: World) -> tuple[str, str]:
-    made = http.post(f"{BASE}/cases", json=case_body(), headers=world.h["caseworker"])
+    made = http.post(f"{API}/cases", json=case_body(), headers=world.h["caseworker"])
     assert made.status_code == 201, made.text
     case_id: str = made.json()["id"]
     created = http.post(
-        f"{BASE}/cases/{case_id}/referrals",
+        f"{API}/cases/{case_id}/referrals",
         json=referral_body(world.partner.id),
         headers=world.h["caseworker"],
     )
     assert created.status_code == 201, created.text
     rid: str = created.json()["id"]
     for action, who in (("approve", "supervisor"), ("accept", "partner")):
-        moved = http.post(f"{BASE}/referrals/{rid}/{action}", headers=world.h[who])
+        moved = http.post(f"{API}/referrals/{rid}/{action}", headers=world.h[who])
         assert moved.status_code == 200, moved.text
     for stage in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
         staged = http.post(
-            f"{BASE}/cases/{case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
+            f"{API}/cases/{case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
         )
         assert staged.status_code == 200, staged.text
     return case_id, rid
@@ -152,11 +152,12 @@ def test_closing_a_case_while_the_partner_acts_leaves_no_live_referral(
             case_id, rid = _accepted_referral_of_a_case_in_closure(http, world)
             closed, updated = _race(
                 [
-                    lambda c=case_id: http.post(
-                        f"{BASE}/cases/{c}/close", headers=world.h["supervisor"]
+                    partial(
+                        http.post, f"{API}/cases/{case_id}/close", headers=world.h["supervisor"]
                     ),
-                    lambda r=rid: other.post(
-                        f"{BASE}/referrals/{r}/updates",
+                    partial(
+                        other.post,
+                        f"{API}/referrals/{rid}/updates",
                         json={"note": "first session held"},
                         headers=world.h["partner"],
                     ),
@@ -177,5 +178,5 @@ def test_closing_a_case_while_the_partner_acts_leaves_no_live_referral(
                 assert notes == (1 if updated.status_code == 200 else 0)
                 # The version tells the order: accepted (3), the update if it won (4), cancel.
                 assert row.version == (5 if updated.status_code == 200 else 4)
-            seen = http.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+            seen = http.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).json()
             assert seen["case"] is None and seen["allowed_actions"] == []

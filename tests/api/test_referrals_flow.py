@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -15,23 +14,16 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.referrals import Referral
-from services.runtime import Runtime
+from tests.factories import API
 from tests.referrals_support import (
-    BASE,
     CONSENT_NOTE,
     REASON,
     World,
     act,
-    build_world,
     drive,
     propose,
     referral_in,
 )
-
-
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
 
 
 def _events(db: Session, **where: Any) -> list[AuditEvent]:
@@ -55,7 +47,7 @@ def test_whole_flow_from_proposal_to_completion(
     assert created["case"] == {"child.given_name": "MKgiven", "location.district": "MKdistrict"}
     # Only the moves this caller may make: a caseworker cancels, a supervisor decides.
     assert created["allowed_actions"] == ["referral.cancel"]
-    as_supervisor = client.get(f"{BASE}/referrals/{rid}", headers=world.h["supervisor"]).json()
+    as_supervisor = client.get(f"{API}/referrals/{rid}", headers=world.h["supervisor"]).json()
     assert as_supervisor["allowed_actions"] == [
         "referral.approve",
         "referral.cancel",
@@ -63,8 +55,8 @@ def test_whole_flow_from_proposal_to_completion(
     ]
 
     # Not yet visible to the partner.
-    assert client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
-    assert client.get(f"{BASE}/referrals", headers=world.h["partner"]).json()["items"] == []
+    assert client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
+    assert client.get(f"{API}/referrals", headers=world.h["partner"]).json()["items"] == []
 
     approved = act(client, world, rid, "approve", "supervisor")
     assert approved.status_code == 200, approved.text
@@ -73,7 +65,7 @@ def test_whole_flow_from_proposal_to_completion(
     assert approved.json()["approved_by"] == str(world.supervisor.id)
     assert approved.json()["respond_due_at"] is not None
 
-    listed = client.get(f"{BASE}/referrals", headers=world.h["partner"])
+    listed = client.get(f"{API}/referrals", headers=world.h["partner"])
     assert listed.status_code == 200
     [item] = listed.json()["items"]
     assert item["view"] == "partner"
@@ -107,7 +99,7 @@ def test_whole_flow_from_proposal_to_completion(
 
     # Feedback reaches the referring caseworker and supervisor, whole.
     for who in ("caseworker", "supervisor"):
-        seen = client.get(f"{BASE}/referrals/{rid}", headers=world.h[who])
+        seen = client.get(f"{API}/referrals/{rid}", headers=world.h[who])
         assert seen.status_code == 200
         body = seen.json()
         assert body["view"] == "staff"
@@ -116,7 +108,7 @@ def test_whole_flow_from_proposal_to_completion(
         assert body["completed_by"] == str(world.partner_client.id)
         assert seen.headers["ETag"] == '"6"'
 
-    on_case = client.get(f"{BASE}/cases/{world.case_id}/referrals", headers=world.h["caseworker"])
+    on_case = client.get(f"{API}/cases/{world.case_id}/referrals", headers=world.h["caseworker"])
     assert on_case.status_code == 200
     assert [r["id"] for r in on_case.json()["items"]] == [rid]
 
@@ -140,8 +132,8 @@ def test_partner_reads_and_lists_are_audited_with_field_names(
     client: TestClient, world: World, db: Session
 ) -> None:
     rid = referral_in(client, world, "sent")
-    assert client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).status_code == 200
-    assert client.get(f"{BASE}/referrals", headers=world.h["partner"]).status_code == 200
+    assert client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).status_code == 200
+    assert client.get(f"{API}/referrals", headers=world.h["partner"]).status_code == 200
     reads = _events(db, action="referral.read", actor_id=world.partner_client.id)
     assert len(reads) == 2
     for event in reads:
@@ -171,7 +163,7 @@ def test_idempotency_key_returns_the_same_referral(
     from tests.referrals_support import referral_body
 
     body = referral_body(world.partner.id)
-    url = f"{BASE}/cases/{world.case_id}/referrals"
+    url = f"{API}/cases/{world.case_id}/referrals"
     headers = {**world.h["caseworker"], "Idempotency-Key": "ref-1"}
     first = client.post(url, json=body, headers=headers)
     again = client.post(url, json=body, headers=headers)
@@ -213,7 +205,7 @@ def test_supervisor_review_queue_is_most_urgent_then_oldest_first(
     db.flush()
 
     page = client.get(
-        f"{BASE}/referrals", params={"status": "pending_approval"}, headers=world.h["supervisor"]
+        f"{API}/referrals", params={"status": "pending_approval"}, headers=world.h["supervisor"]
     )
     assert page.status_code == 200
     items = page.json()["items"]
@@ -232,14 +224,14 @@ def test_supervisor_review_queue_is_most_urgent_then_oldest_first(
         params: dict[str, Any] = {"status": "pending_approval", "limit": 2}
         if cursor:
             params["cursor"] = cursor
-        got = client.get(f"{BASE}/referrals", params=params, headers=world.h["supervisor"]).json()
+        got = client.get(f"{API}/referrals", params=params, headers=world.h["supervisor"]).json()
         ids += [i["id"] for i in got["items"]]
         cursor = got["next_cursor"]
         if cursor is None:
             break
     assert ids == [high_old, high_new, medium, low, override]
     bad = client.get(
-        f"{BASE}/referrals", params={"cursor": "nonsense"}, headers=world.h["supervisor"]
+        f"{API}/referrals", params={"cursor": "nonsense"}, headers=world.h["supervisor"]
     )
     assert bad.status_code == 422
 
@@ -250,7 +242,7 @@ def test_caseworker_can_never_approve_not_even_their_own(client: TestClient, wor
         response = act(client, world, rid, action, "caseworker", {"reason": "x"})
         assert response.status_code == 403, response.text
     assert (
-        client.get(f"{BASE}/referrals/{rid}", headers=world.h["caseworker"]).json()["status"]
+        client.get(f"{API}/referrals/{rid}", headers=world.h["caseworker"]).json()["status"]
         == "pending_approval"
     )
 
@@ -264,7 +256,7 @@ def test_reject_needs_a_reason_and_hides_the_referral_from_the_partner(
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["rejection_reason"] == "Wrong service"
-    assert client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
+    assert client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
 
 
 def test_overdue_referrals_show_up_for_the_referring_supervisor(
@@ -281,16 +273,16 @@ def test_overdue_referrals_show_up_for_the_referring_supervisor(
     )
     db.flush()
     response = client.get(
-        f"{BASE}/referrals", params={"overdue": "true"}, headers=world.h["supervisor"]
+        f"{API}/referrals", params={"overdue": "true"}, headers=world.h["supervisor"]
     )
     assert response.status_code == 200
     items = response.json()["items"]
     assert [i["id"] for i in items] == [late]
     assert items[0]["overdue"] is True
-    fine = client.get(f"{BASE}/referrals/{on_time}", headers=world.h["supervisor"]).json()
+    fine = client.get(f"{API}/referrals/{on_time}", headers=world.h["supervisor"]).json()
     assert fine["overdue"] is False
     not_late = client.get(
-        f"{BASE}/referrals", params={"overdue": "false"}, headers=world.h["supervisor"]
+        f"{API}/referrals", params={"overdue": "false"}, headers=world.h["supervisor"]
     ).json()["items"]
     assert late not in [i["id"] for i in not_late]
     assert {on_time, answered} <= {i["id"] for i in not_late}
@@ -310,11 +302,11 @@ def test_filters_by_status_and_service_type(client: TestClient, world: World) ->
     a = propose(client, world, service_type="medical")["id"]
     b = referral_in(client, world, "sent", service_type="education")
     sup = world.h["supervisor"]
-    by_service = client.get(f"{BASE}/referrals", params={"service_type": "medical"}, headers=sup)
+    by_service = client.get(f"{API}/referrals", params={"service_type": "medical"}, headers=sup)
     assert [i["id"] for i in by_service.json()["items"]] == [a]
-    by_status = client.get(f"{BASE}/referrals", params={"status": "sent"}, headers=sup)
+    by_status = client.get(f"{API}/referrals", params={"status": "sent"}, headers=sup)
     assert [i["id"] for i in by_status.json()["items"]] == [b]
-    wrong = client.get(f"{BASE}/referrals", params={"status": "nonsense"}, headers=sup)
+    wrong = client.get(f"{API}/referrals", params={"status": "nonsense"}, headers=sup)
     assert wrong.status_code == 422
 
 
@@ -323,10 +315,10 @@ def test_if_match_on_an_action_applies_only_to_that_version(
 ) -> None:
     rid = propose(client, world)["id"]
     headers = {**world.h["supervisor"], "If-Match": '"7"'}
-    response = client.post(f"{BASE}/referrals/{rid}/approve", headers=headers)
+    response = client.post(f"{API}/referrals/{rid}/approve", headers=headers)
     assert response.status_code == 409
     headers["If-Match"] = '"1"'
-    assert client.post(f"{BASE}/referrals/{rid}/approve", headers=headers).status_code == 200
+    assert client.post(f"{API}/referrals/{rid}/approve", headers=headers).status_code == 200
 
 
 def test_drive_helper_reaches_every_state(client: TestClient, world: World) -> None:
@@ -339,11 +331,11 @@ def test_drive_helper_reaches_every_state(client: TestClient, world: World) -> N
 def test_a_partner_works_its_referral_with_client_credentials_only(
     client: TestClient, world: World
 ) -> None:
-    from tests.builders import TEST_PASSWORD
+    from tests.factories import TEST_PASSWORD
 
     rid = referral_in(client, world, "sent")
     token = client.post(
-        f"{BASE}/auth/token",
+        f"{API}/auth/token",
         data={
             "grant_type": "client_credentials",
             "client_id": world.partner_client.client_id,
@@ -352,12 +344,12 @@ def test_a_partner_works_its_referral_with_client_credentials_only(
     )
     assert token.status_code == 200, token.text
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    assert [i["id"] for i in client.get(f"{BASE}/referrals", headers=headers).json()["items"]] == [
+    assert [i["id"] for i in client.get(f"{API}/referrals", headers=headers).json()["items"]] == [
         rid
     ]
-    accepted = client.post(f"{BASE}/referrals/{rid}/accept", headers=headers)
+    accepted = client.post(f"{API}/referrals/{rid}/accept", headers=headers)
     assert accepted.status_code == 200
-    done = client.post(f"{BASE}/referrals/{rid}/complete", json={"outcome": "ok"}, headers=headers)
+    done = client.post(f"{API}/referrals/{rid}/complete", json={"outcome": "ok"}, headers=headers)
     assert done.json()["status"] == "completed"
 
 

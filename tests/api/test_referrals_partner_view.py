@@ -11,16 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
-from services.runtime import Runtime
+from tests.factories import API
 from tests.referrals_support import (
-    BASE,
     CAREGIVER_PHONE,
     CONSENT_NOTE,
     MARKERS,
     REASON,
     World,
     act,
-    build_world,
     propose,
     referral_in,
 )
@@ -38,11 +36,6 @@ SHARINGS = [
 ]
 
 
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
-
-
 def _marker_hits(text: str, shared: list[str]) -> list[str]:
     """Markers of unshared fields found in `text`."""
     hits = [m for path, m in MARKERS.items() if path not in shared and m in text]
@@ -52,9 +45,9 @@ def _marker_hits(text: str, shared: list[str]) -> list[str]:
 
 
 def _partner_responses(client: TestClient, world: World, rid: str) -> list[tuple[str, Any]]:
-    detail = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"])
-    listed = client.get(f"{BASE}/referrals", headers=world.h["partner"])
-    read_only = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner_read"])
+    detail = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"])
+    listed = client.get(f"{API}/referrals", headers=world.h["partner"])
+    read_only = client.get(f"{API}/referrals/{rid}", headers=world.h["partner_read"])
     assert detail.status_code == listed.status_code == read_only.status_code == 200
     return [("detail", detail), ("list", listed), ("read-only detail", read_only)]
 
@@ -127,10 +120,10 @@ def test_access_to_case_fields_ends_with_the_work(
     body: dict[str, Any],
 ) -> None:
     rid = referral_in(client, world, state)
-    live = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).json()
+    live = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).json()
     assert live["case"] == {"child.given_name": "MKgiven", "location.district": "MKdistrict"}
     assert act(client, world, rid, action, who, body).status_code == 200
-    after = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"])
+    after = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"])
     assert after.status_code == 200
     ended = after.json()
     assert ended["case"] is None
@@ -142,7 +135,7 @@ def test_access_to_case_fields_ends_with_the_work(
         assert [u["note"] for u in ended["updates"]] == ["MKupdate progress"]
         assert ended["outcome"] == "Reunified with family"
     # Staff still read everything.
-    staff = client.get(f"{BASE}/referrals/{rid}", headers=world.h["caseworker"]).json()
+    staff = client.get(f"{API}/referrals/{rid}", headers=world.h["caseworker"]).json()
     assert staff["case"] == live["case"]
     assert staff["reason"] == REASON
 
@@ -161,7 +154,7 @@ def test_withdrawn_consent_ends_partner_access_at_once_and_is_recorded(
     assert body["consent_withdrawn_at"] is not None
     assert body["cancel_reason"] == "consent_withdrawn"
 
-    partner = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"])
+    partner = client.get(f"{API}/referrals/{rid}", headers=world.h["partner"])
     if state == "pending_approval":
         assert partner.status_code == 404  # it was never sent
     else:
@@ -181,16 +174,14 @@ def test_withdrawn_consent_ends_partner_access_at_once_and_is_recorded(
     assert event.actor_id == world.caseworker.id
     assert json.loads(event.detail or "{}")["consent_withdrawn"] is True
     listed = client.get(
-        f"{BASE}/cases/{world.case_id}/referrals", headers=world.h["supervisor"]
+        f"{API}/cases/{world.case_id}/referrals", headers=world.h["supervisor"]
     ).json()["items"]
     assert [i["consent_withdrawn"] for i in listed if i["id"] == rid] == [True]
 
 
-def test_partners_see_only_their_own_agencys_updates(
-    client: TestClient, world: World, db: Session
-) -> None:
+def test_partners_see_only_their_own_agencys_updates(client: TestClient, world: World) -> None:
     rid = referral_in(client, world, "in_progress")
-    updates = client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner_read"]).json()[
+    updates = client.get(f"{API}/referrals/{rid}", headers=world.h["partner_read"]).json()[
         "updates"
     ]
     assert [u["author_id"] for u in updates] == [str(world.partner_client.id)]
@@ -204,7 +195,7 @@ def test_a_referral_cancelled_before_approval_never_reaches_the_partner(
     assert (
         act(client, world, rid, "cancel", "caseworker", {"reason": "MKcancel"}).status_code == 200
     )
-    assert client.get(f"{BASE}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
-    listed = client.get(f"{BASE}/referrals", headers=world.h["partner"]).json()["items"]
+    assert client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).status_code == 404
+    listed = client.get(f"{API}/referrals", headers=world.h["partner"]).json()["items"]
     assert rid not in [i["id"] for i in listed]
     assert act(client, world, rid, "accept", "partner").status_code == 404

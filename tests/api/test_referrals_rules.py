@@ -13,23 +13,15 @@ from sqlalchemy.orm import Session
 
 from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
-from services.runtime import Runtime
+from tests.factories import API
 from tests.referrals_support import (
     ACTION_BODIES,
-    BASE,
     PATH_TO_STATE,
     World,
     act,
-    build_world,
     referral_body,
     referral_in,
 )
-
-
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
-
 
 # --- the state machine ---------------------------------------------------------------------
 
@@ -121,7 +113,7 @@ def test_the_legal_table_is_exactly_the_contract() -> None:
 
 
 def _post(client: TestClient, world: World, body: dict[str, Any], who: str = "caseworker") -> Any:
-    return client.post(f"{BASE}/cases/{world.case_id}/referrals", json=body, headers=world.h[who])
+    return client.post(f"{API}/cases/{world.case_id}/referrals", json=body, headers=world.h[who])
 
 
 def _count(db: Session, world: World) -> int:
@@ -162,7 +154,7 @@ def test_best_interest_override_needs_a_justification(
     assert justified.status_code == 201
     assert justified.json()["best_interest_override"] is True
     # The approving supervisor sees the justification.
-    seen = client.get(f"{BASE}/referrals/{justified.json()['id']}", headers=world.h["supervisor"])
+    seen = client.get(f"{API}/referrals/{justified.json()['id']}", headers=world.h["supervisor"])
     assert seen.json()["consent"]["note"] == "Caregiver unreachable"
 
 
@@ -259,7 +251,7 @@ def test_action_bodies_are_required_and_strict(client: TestClient, world: World)
     assert act(client, world, rid, "decline", "partner", {"reason": " "}).status_code == 422
     assert act(client, world, rid, "decline", "partner", {"reason": "x", "y": 1}).status_code == 422
     bad_etag = client.post(
-        f"{BASE}/referrals/{rid}/accept", headers={**world.h["partner"], "If-Match": "soon"}
+        f"{API}/referrals/{rid}/accept", headers={**world.h["partner"], "If-Match": "soon"}
     )
     assert bad_etag.status_code == 422
     assert bad_etag.json()["errors"][0]["loc"] == ["header", "If-Match"]
@@ -281,7 +273,7 @@ def test_a_read_only_partner_token_cannot_respond(client: TestClient, world: Wor
         response = act(client, world, rid, action, "partner_read", body)
         assert response.status_code == 403, (action, response.text)
     assert (
-        client.get(f"{BASE}/referrals/{sent}", headers=world.h["partner_read"]).json()["status"]
+        client.get(f"{API}/referrals/{sent}", headers=world.h["partner_read"]).json()["status"]
         == "sent"
     )
 
@@ -289,12 +281,12 @@ def test_a_read_only_partner_token_cannot_respond(client: TestClient, world: Wor
 def test_another_partner_agency_meets_404_everywhere(client: TestClient, world: World) -> None:
     rid = referral_in(client, world, "sent")
     other = world.h["other_partner"]
-    assert client.get(f"{BASE}/referrals/{rid}", headers=other).status_code == 404
-    assert client.get(f"{BASE}/referrals", headers=other).json()["items"] == []
+    assert client.get(f"{API}/referrals/{rid}", headers=other).status_code == 404
+    assert client.get(f"{API}/referrals", headers=other).json()["items"] == []
     assert act(client, world, rid, "accept", "other_partner").status_code == 404
     assert act(client, world, rid, "decline", "other_partner", {"reason": "x"}).status_code == 404
     # ... and it is the same answer as for a referral that does not exist.
-    assert client.get(f"{BASE}/referrals/{uuid.uuid4()}", headers=other).status_code == 404
+    assert client.get(f"{API}/referrals/{uuid.uuid4()}", headers=other).status_code == 404
 
 
 def test_partners_cannot_cancel_approve_or_create(client: TestClient, world: World) -> None:
@@ -302,12 +294,12 @@ def test_partners_cannot_cancel_approve_or_create(client: TestClient, world: Wor
     assert act(client, world, rid, "cancel", "partner", {"reason": "x"}).status_code == 403
     assert act(client, world, rid, "approve", "partner").status_code == 403
     response = client.post(
-        f"{BASE}/cases/{world.case_id}/referrals",
+        f"{API}/cases/{world.case_id}/referrals",
         json=referral_body(world.partner.id),
         headers=world.h["partner"],
     )
     assert response.status_code == 403
-    on_case = client.get(f"{BASE}/cases/{world.case_id}/referrals", headers=world.h["partner"])
+    on_case = client.get(f"{API}/cases/{world.case_id}/referrals", headers=world.h["partner"])
     assert on_case.status_code == 404
 
 
@@ -316,12 +308,12 @@ def test_other_caseworkers_and_other_agencies_do_not_see_the_referral(
 ) -> None:
     rid = referral_in(client, world, "sent")
     for who in ("other_caseworker", "other_supervisor"):
-        assert client.get(f"{BASE}/referrals/{rid}", headers=world.h[who]).status_code == 404
-        assert client.get(f"{BASE}/referrals", headers=world.h[who]).json()["items"] == []
+        assert client.get(f"{API}/referrals/{rid}", headers=world.h[who]).status_code == 404
+        assert client.get(f"{API}/referrals", headers=world.h[who]).json()["items"] == []
         assert act(client, world, rid, "cancel", who, {"reason": "x"}).status_code == 404
     for who in ("admin", "auditor"):
-        assert client.get(f"{BASE}/referrals/{rid}", headers=world.h[who]).status_code == 403
-        assert client.get(f"{BASE}/referrals", headers=world.h[who]).status_code == 403
+        assert client.get(f"{API}/referrals/{rid}", headers=world.h[who]).status_code == 403
+        assert client.get(f"{API}/referrals", headers=world.h[who]).status_code == 403
 
 
 def test_supervisor_may_cancel_and_the_owner_too(client: TestClient, world: World) -> None:

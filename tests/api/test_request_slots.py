@@ -19,9 +19,9 @@ from api.app import create_app
 from api.routing import request_slots
 from services.policy import Role
 from services.runtime import Runtime, build_runtime
-from tests.builders import make_agency, make_user, user_headers
 from tests.conftest import make_settings
 from tests.databases import is_postgres, migrated_database
+from tests.factories import API, make_agency, make_user, user_headers
 
 CLIENTS = 64  # more than the thread pool's 40 threads plus the pool's connections
 
@@ -54,7 +54,7 @@ def test_many_concurrent_requests_on_a_small_pool_all_succeed(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://haven") as http:
             responses = await asyncio.gather(
-                *(http.get("/api/v1/reference/concerns", headers=headers) for _ in range(CLIENTS))
+                *(http.get(f"{API}/reference/concerns", headers=headers) for _ in range(CLIENTS))
             )
         return Counter(response.status_code for response in responses)
 

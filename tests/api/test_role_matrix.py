@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from services.config import Settings
 from services.runtime import Runtime
 from tests.api.matrix import OK, PRINCIPALS, Entry, api_routes, build_world, load_entries
+from tests.factories import API
 
 ENTRIES = load_entries()
 
@@ -94,7 +95,7 @@ def test_every_api_route_commits_through_the_transactional_route(app: FastAPI) -
     plain = sorted(
         f"{sorted(route.methods or ())} {route.path}"
         for route in iter_route_contexts(app.routes)
-        if (route.path or "").startswith("/api/v1")
+        if (route.path or "").startswith(API)
         and isinstance(route.original_route, APIRoute)
         and not isinstance(route.original_route, TransactionalRoute)
     )

@@ -23,9 +23,9 @@ from services.config import Settings
 from services.identity.tokens import issue_user_token, revoke_token, token_hash
 from services.policy import Role
 from tests.api.matrix import api_routes
-from tests.builders import make_agency, make_user
+from tests.factories import API, make_agency, make_user
 
-PUBLIC = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/token")}
+PUBLIC = {("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/token")}
 PROBLEM = "application/problem+json"
 
 
@@ -35,11 +35,11 @@ def _token(db: Session, settings: Settings) -> tuple[str, uuid.UUID]:
     return issued.value, issued.token_id
 
 
-def _none(db: Session, settings: Settings) -> dict[str, str]:
+def _none(db: Session, settings: Settings) -> dict[str, str]:  # noqa: ARG001  shared signature
     return {}
 
 
-def _garbage(db: Session, settings: Settings) -> dict[str, str]:
+def _garbage(db: Session, settings: Settings) -> dict[str, str]:  # noqa: ARG001  shared signature
     return {"Authorization": "Bearer hvn_not-a-real-token"}
 
 

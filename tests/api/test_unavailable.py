@@ -36,9 +36,9 @@ from services.crypto import KeyringError, KeyringUnavailable, load_keyring
 from services.policy import Role
 from services.runtime import Runtime, build_runtime
 from tests.api.test_cases_helpers import body
-from tests.builders import TEST_PASSWORD, make_agency, make_user, user_headers
 from tests.conftest import make_settings
 from tests.databases import is_postgres, migrated_database
+from tests.factories import API, TEST_PASSWORD, make_agency, make_user, user_headers
 
 UNAVAILABLE = "https://haven.example/problems/unavailable"
 
@@ -94,7 +94,7 @@ def test_a_database_that_is_down_answers_503(
         caplog.clear()
         with caplog.at_level(logging.INFO):
             response = client.post(
-                "/api/v1/auth/login", json={"username": "amal", "password": TEST_PASSWORD}
+                f"{API}/auth/login", json={"username": "amal", "password": TEST_PASSWORD}
             )
     assert_503(response, "database_unreachable", caplog)
     runtime.engine.dispose()
@@ -115,7 +115,7 @@ def test_a_full_connection_table_answers_503_naming_the_limit(
             caplog.clear()
             with caplog.at_level(logging.INFO):
                 response = client.post(
-                    "/api/v1/auth/login", json={"username": "amal", "password": TEST_PASSWORD}
+                    f"{API}/auth/login", json={"username": "amal", "password": TEST_PASSWORD}
                 )
         assert_503(response, "database_connection_limit", caplog)
         runtime.engine.dispose()
@@ -153,7 +153,7 @@ def test_a_full_disk_answers_503(fresh: Runtime, caplog: pytest.LogCaptureFixtur
         caplog.clear()
         with caplog.at_level(logging.INFO):
             for _ in range(50):  # until the free room in the existing pages is used up
-                response = client.post("/api/v1/cases", json=body(), headers=headers)
+                response = client.post(f"{API}/cases", json=body(), headers=headers)
                 if response.status_code != 201:
                     break
     assert_503(response, "disk_full", caplog)
@@ -164,14 +164,14 @@ def test_a_removed_keyring_answers_503(fresh: Runtime, caplog: pytest.LogCapture
         user = make_user(session, make_agency(session), Role.CASEWORKER)
         headers = user_headers(session, user, fresh.settings)
     with TestClient(app_for(fresh, caplog), raise_server_exceptions=False) as client:
-        assert client.post("/api/v1/cases", json=body(), headers=headers).status_code == 201
+        assert client.post(f"{API}/cases", json=body(), headers=headers).status_code == 201
         fresh.settings.key_file.rename(fresh.settings.key_file.with_suffix(".moved"))
         caplog.clear()
         with caplog.at_level(logging.INFO):
-            response = client.post("/api/v1/cases", json=body(), headers=headers)
+            response = client.post(f"{API}/cases", json=body(), headers=headers)
         assert_503(response, "keyring_unavailable", caplog)
         fresh.settings.key_file.with_suffix(".moved").rename(fresh.settings.key_file)
-        assert client.post("/api/v1/cases", json=body(), headers=headers).status_code == 201
+        assert client.post(f"{API}/cases", json=body(), headers=headers).status_code == 201
 
 
 # --- bugs: 500, logged once, connection closed -------------------------------------------------
@@ -238,7 +238,7 @@ def test_a_500_closes_the_connection_and_is_logged_once(
 
 
 def _wrapped(orig: BaseException) -> exc.DBAPIError:
-    return exc.OperationalError("SELECT 1", {}, orig)  # type: ignore[arg-type]
+    return exc.OperationalError("SELECT 1", {}, orig)
 
 
 @pytest.mark.parametrize(

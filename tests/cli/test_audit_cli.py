@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(fresh_runtime: Runtime) -> Iterator[dict[str, str]]:
+def env(fresh_runtime: Runtime) -> dict[str, str]:
     settings = fresh_runtime.settings
-    yield {
+    return {
         "HAVEN_DATABASE_URL": settings.database_url,
         "HAVEN_KEY_FILE": str(settings.key_file),
         "HAVEN_AUDIT_CHECKPOINT_FILE": str(settings.audit_checkpoint_file),

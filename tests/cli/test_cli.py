@@ -113,7 +113,7 @@ def test_generated_password_is_printed_once_and_works(tmp_path: Path) -> None:
             engine.dispose()
 
 
-def test_invalid_settings_fail_with_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
+def test_invalid_settings_fail_with_a_clear_message_not_a_traceback() -> None:
     result = runner.invoke(
         app, ["migrate"], env={"HAVEN_PORT": "eighty", "HAVEN_DATABASE_URL": "mysql://x"}
     )

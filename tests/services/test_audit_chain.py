@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from services.crypto import Keyring, load_keyring
 from services.policy import Principal, Role
 from tests.databases import is_postgres
 
-TABLE = AuditEvent.__table__
+TABLE = cast(Table, AuditEvent.__table__)
 ALL_COLUMNS = (*CHAINED_COLUMNS, "hash")
 USER = Principal(
     kind="user", id=uuid.uuid4(), agency_id=uuid.uuid4(), name="amal", role=Role.CASEWORKER
@@ -367,7 +367,9 @@ def test_events_recorded_inside_a_rolled_back_savepoint_are_dropped_the_others_k
 
 def test_the_prefix_form_of_the_hash_is_the_canonical_hash() -> None:
     """PostgreSQL completes hashes from a prefix (`haven_audit_append`); both forms agree."""
-    values = {name: f'v-{name}-\u00e9\n"' for name in CHAINED_COLUMNS if name not in ("seq", "at")}
+    values: dict[str, Any] = {
+        name: f'v-{name}-\u00e9\n"' for name in CHAINED_COLUMNS if name not in ("seq", "at")
+    }
     values.update(
         at=utcnow(),
         actor_id=uuid.uuid4(),

@@ -108,11 +108,11 @@ def test_a_short_write_is_cut_back_so_the_next_checkpoint_starts_clean(
     def full_disk(fd: int, data: bytes) -> int:  # the disk fills half-way through the line
         return real_write(fd, bytes(data)[: len(data) // 2])
 
-    monkeypatch.setattr(checkpoints.os, "write", full_disk)
+    monkeypatch.setattr("services.audit.checkpoints.os.write", full_disk)
     with pytest.raises(OSError, match="short write"):
         checkpointer.write(4, commit_events(db, 2))
     assert path.read_bytes() == before
-    monkeypatch.setattr(checkpoints.os, "write", real_write)
+    monkeypatch.setattr("services.audit.checkpoints.os.write", real_write)
 
     checkpointer.write(6, commit_events(db, 2))
     report = verify(db, settings, keyring)

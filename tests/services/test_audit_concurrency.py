@@ -109,7 +109,7 @@ def test_several_threads_appending_make_one_chain(fresh_runtime: Runtime) -> Non
         try:
             barrier.wait(timeout=60)
             _append(runtime, writer, EVENTS_EACH)
-        except BaseException as error:  # reported by the assertion below
+        except BaseException as error:  # noqa: BLE001  reported by the assertion below
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(WRITERS)]

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from models.identity import User
 from services.cases.access import (
     CASE_FIELD_PATHS,
     case_data_key,
@@ -21,30 +20,22 @@ from services.cases.intake import create_case
 from services.config import Settings
 from services.crypto import DecryptionError, Keyring, load_keyring
 from services.errors import Forbidden, NotFound
-from services.policy import Action, Principal, Role
-from tests.builders import make_agency, make_user
+from services.policy import Action, Role
+from tests.factories import case_body, make_agency, make_user, principal_of
 
-BODY: dict[str, Any] = {
-    "child": {
+BODY: dict[str, Any] = case_body(
+    child={
         "given_name": "ئاڤین",
         "family_name": "Hassan",
         "sex": "female",
         "date_of_birth": "2014-03-09",
         "estimated_age": None,
     },
-    "location": {"governorate": "Duhok", "district": "Zakho", "address": None},
-    "caregivers": [{"name": "Layla", "relationship": "aunt", "phone": None}],
-    "separation_status": "separated",
-    "protection_concerns": ["caafag"],
-    "risk_level": "high",
-    "narrative": "Story",
-}
-
-
-def principal(user: User) -> Principal:
-    return Principal(
-        kind="user", id=user.id, agency_id=user.agency_id, name=user.username, role=Role(user.role)
-    )
+    location={"governorate": "Duhok", "district": "Zakho", "address": None},
+    caregivers=[{"name": "Layla", "relationship": "aunt", "phone": None}],
+    protection_concerns=["caafag"],
+    narrative="Story",
+)
 
 
 @pytest.fixture
@@ -54,11 +45,11 @@ def keyring(settings: Settings) -> Keyring:
 
 def test_access_interface(db: Session, keyring: Keyring, settings: Settings) -> None:
     agency, other = make_agency(db), make_agency(db)
-    owner = principal(make_user(db, agency, Role.CASEWORKER))
-    colleague = principal(make_user(db, agency, Role.CASEWORKER))
-    boss = principal(make_user(db, agency, Role.SUPERVISOR))
-    outsider = principal(make_user(db, other, Role.SUPERVISOR))
-    admin = principal(make_user(db, agency, Role.AGENCY_ADMIN))
+    owner = principal_of(make_user(db, agency, Role.CASEWORKER))
+    colleague = principal_of(make_user(db, agency, Role.CASEWORKER))
+    boss = principal_of(make_user(db, agency, Role.SUPERVISOR))
+    outsider = principal_of(make_user(db, other, Role.SUPERVISOR))
+    admin = principal_of(make_user(db, agency, Role.AGENCY_ADMIN))
     case_id = create_case(db, keyring, settings, owner, BODY).case.id
 
     case = load_visible_case(db, boss, case_id, Action.CASE_READ)
@@ -96,7 +87,7 @@ def test_case_content_is_bound_to_its_row(
 ) -> None:
     """A ciphertext copied onto another case fails to decrypt (associated data)."""
     agency = make_agency(db)
-    owner = principal(make_user(db, agency, Role.CASEWORKER))
+    owner = principal_of(make_user(db, agency, Role.CASEWORKER))
     one = create_case(db, keyring, settings, owner, BODY).case
     two = create_case(db, keyring, settings, owner, BODY).case
     two_key = case_data_key(db, keyring, two)

@@ -1,3 +1,4 @@
+# ruff: noqa: DTZ001, DTZ901  (naive and extreme datetimes are what these tests feed in)
 """`UTCDateTime` and the supported range of caller-given times.
 
 `0001-01-01T00:00:00+01:00` is a valid aware datetime whose UTC equivalent is before year 1:

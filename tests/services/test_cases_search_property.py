@@ -19,7 +19,7 @@ from services.cases.listing import CaseQuery, list_cases
 from services.config import Settings
 from services.crypto import BlindIndex, Keyring, load_keyring, normalise
 from services.policy import Principal, Role
-from tests.builders import make_agency, make_user
+from tests.factories import OMIT, case_body, make_agency, make_user
 
 GIVEN = ["Amal", "أمل", "ئاڤین", "Rêzan", "فاطمة", "Omar", "عمر", "Ali", "علي", "Kawa"]
 FAMILY = ["Hassan", "حسن", "کەریمی", "Ali", "Şêxo", "الحسن", "Omar"]
@@ -41,14 +41,15 @@ class TinyIndex(BlindIndex):
 
 
 def _body(given_name: str, family: str) -> dict[str, Any]:
-    return {
-        "child": {"given_name": given_name, "family_name": family, "sex": "unknown"},
-        "location": {"governorate": "G", "district": "D"},
-        "caregivers": [],
-        "separation_status": "unknown",
-        "protection_concerns": [],
-        "risk_level": "low",
-    }
+    return case_body(
+        child={"given_name": given_name, "family_name": family, "sex": "unknown"},
+        location={"governorate": "G", "district": "D"},
+        caregivers=[],
+        separation_status="unknown",
+        protection_concerns=[],
+        risk_level="low",
+        narrative=OMIT,
+    )
 
 
 @pytest.fixture
@@ -56,7 +57,9 @@ def corpus(
     db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Keyring, Principal, dict[Any, tuple[str, str]]]:
     monkeypatch.setattr(
-        search_index, "blind_index", lambda keyring, settings: TinyIndex(keyring, 100)
+        search_index,
+        "blind_index",
+        lambda keyring, settings: TinyIndex(keyring, 100),  # noqa: ARG005  replaced signature
     )
     keyring = load_keyring(settings)
     agency = make_agency(db)

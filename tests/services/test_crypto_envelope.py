@@ -116,7 +116,7 @@ def test_nonces_are_fresh_and_unknown_format_versions_are_refused() -> None:
 
 
 def test_bad_key_length_is_a_programming_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exactly 32 bytes"):
         encrypt_field(b"short", b"x", table="t", record_id=uuid.uuid4(), field="f")
     assert len(new_data_key()) == 32
     assert new_data_key() != new_data_key()

@@ -21,7 +21,7 @@ from services.errors import InvalidInput
 from services.identity import mfa, rules, throttle
 from services.identity.auth import MFA_ENROL, PASSWORD_CHANGE, required_steps
 from services.policy import Role
-from tests.builders import make_agency, make_user
+from tests.factories import make_agency, make_user
 
 # --- password rules ------------------------------------------------------------------------
 

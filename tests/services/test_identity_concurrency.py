@@ -13,7 +13,7 @@ from models.identity import User
 from services.crypto import totp
 from services.identity import mfa
 from services.runtime import Runtime
-from tests.builders import make_agency, make_user
+from tests.factories import make_agency, make_user
 
 
 def race(runtime: Runtime, user_id: object, attempt: Callable[[Session, User], bool]) -> list[bool]:

@@ -137,7 +137,7 @@ def test_system_keys_and_index_keys_are_separate_per_purpose(tmp_path: Path) -> 
     }
     assert len(derived) == 5
     assert all(len(key) == 32 for key in derived)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs a purpose"):
         keyring.system_key("")
 
 

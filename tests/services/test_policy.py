@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from services.errors import Forbidden
 from services.policy import Action, Principal, Role, Scope, allowed, can_see_case, require
 
 
-def _user(role: Role, agency: uuid.UUID | None = None, **kwargs: object) -> Principal:
+def _user(role: Role, agency: uuid.UUID | None = None, **kwargs: Any) -> Principal:
     return Principal(
         kind="user",
         id=uuid.uuid4(),
@@ -18,7 +19,7 @@ def _user(role: Role, agency: uuid.UUID | None = None, **kwargs: object) -> Prin
         name="u",
         role=role,
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _client(*scopes: str) -> Principal:

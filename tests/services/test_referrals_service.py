@@ -32,15 +32,8 @@ from services.referrals.service import _compare_and_set
 from services.referrals.states import Status, transition_for
 from services.referrals.views import PartnerReferralView, is_overdue
 from services.runtime import Runtime
-from tests.builders import make_agency, make_api_client, make_user
-from tests.referrals_support import (
-    CONSENT_NOTE,
-    MARKERS,
-    REASON,
-    client_principal,
-    make_case,
-    principal_of,
-)
+from tests.factories import client_principal, make_agency, make_api_client, make_user, principal_of
+from tests.referrals_support import CONSENT_NOTE, MARKERS, REASON, make_case
 
 
 class Setup:

@@ -40,7 +40,7 @@ How to add entries (one module per area: `identity.py`, `cases.py`, `referrals.p
         ENTRIES = [
             Entry(
                 "GET",
-                "/api/v1/users/{user_id}",
+                f"{API}/users/{{user_id}}",
                 lambda world, who: Call(path={"user_id": world.new_user("a").id}),
                 expect(ok=SYSTEM_ADMINS + ("a.agency_admin",), not_found=("b.agency_admin",)),
             ),
@@ -67,7 +67,7 @@ from services.config import Settings
 from services.identity.tokens import issue_client_token, issue_user_token
 from services.policy import Role
 from services.runtime import Runtime
-from tests.builders import make_agency, make_api_client, make_user
+from tests.factories import API, make_agency, make_api_client, make_user
 
 OK: Literal["2xx"] = "2xx"
 Expected = int | Literal["2xx"]
@@ -213,7 +213,7 @@ def _bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
 
 
-API_PREFIX = "/api/v1"
+API_PREFIX = API
 
 
 def api_routes(app: FastAPI) -> set[tuple[str, str]]:

@@ -7,9 +7,10 @@ import uuid
 
 from services.cases.intake import create_case
 from tests.api.matrix import Call, Entry, World, expect, keys
-from tests.referrals_support import case_body, principal_of
+from tests.factories import API, principal_of
+from tests.referrals_support import case_body
 
-P = "/api/v1"
+P = API
 AUDITORS = keys("a", "b", roles=("auditor",))
 
 

@@ -12,46 +12,40 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from models.identity import User
 from services.cases.intake import create_case
 from services.cases.workflow import close_case, move_stage
-from services.policy import Principal, Role
 from tests.api.matrix import STAFF, Call, Entry, World, expect, keys
+from tests.factories import API, OMIT, case_body, principal_of
 
-P = "/api/v1"
+P = API
 
 OWNER_SIDE = ("a.caseworker", "a.supervisor")
 NOT_VISIBLE = ("a.caseworker2", "b.caseworker", "b.caseworker2", "b.supervisor")
 CASEWORKERS = keys("a", "b", roles=("caseworker", "caseworker2"))
 CASE_STAFF = keys("a", "b", roles=("caseworker", "caseworker2", "supervisor"))
 READ_CLIENTS = keys("a", "b", roles=("client", "client_read"))
-SUPERVISOR_ONLY = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
+SUPERVISOR_ONLY: dict[str, Any] = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
 
-BODY: dict[str, Any] = {
-    "child": {"given_name": "Matrix", "family_name": "Child", "sex": "unknown"},
-    "location": {"governorate": "Duhok", "district": "Zakho"},
-    "caregivers": [],
-    "separation_status": "unknown",
-    "protection_concerns": [],
-    "risk_level": "medium",
-}
-
-
-def _principal(user: User) -> Principal:
-    return Principal(
-        kind="user", id=user.id, agency_id=user.agency_id, name=user.username, role=Role(user.role)
-    )
+BODY: dict[str, Any] = case_body(
+    child={"given_name": "Matrix", "family_name": "Child", "sex": "unknown"},
+    location={"governorate": "Duhok", "district": "Zakho"},
+    caregivers=[],
+    separation_status="unknown",
+    protection_concerns=[],
+    risk_level="medium",
+    narrative=OMIT,
+)
 
 
 def _case(world: World, state: str = "open") -> uuid.UUID:
-    owner = _principal(world.users["a.caseworker"])
+    owner = principal_of(world.users["a.caseworker"])
     keyring, settings = world.runtime.keyring, world.settings
     case_id = create_case(world.db, keyring, settings, owner, BODY).case.id
     if state in ("closure", "closed"):
         for to in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
             move_stage(world.db, keyring, settings, owner, case_id, to)
     if state == "closed":
-        close_case(world.db, keyring, settings, _principal(world.users["a.supervisor"]), case_id)
+        close_case(world.db, keyring, settings, principal_of(world.users["a.supervisor"]), case_id)
     world.db.flush()
     return case_id
 

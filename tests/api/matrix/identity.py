@@ -21,7 +21,7 @@ from tests.api.matrix import (
     World,
     expect,
 )
-from tests.builders import TEST_PASSWORD
+from tests.factories import API, TEST_PASSWORD
 
 MEMBER_ADMINS_A = (*SYSTEM_ADMINS, "a.agency_admin")
 """Who may administer agency `a`'s users and clients; `b.agency_admin` meets them as 404."""
@@ -111,47 +111,47 @@ ADMIN_OF_A = expect(ok=MEMBER_ADMINS_A, not_found=("b.agency_admin",))
 
 ENTRIES = [
     # Login and the token endpoint take no bearer token: everyone (any header) gets in.
-    Entry("POST", "/api/v1/auth/login", _login, EVERYONE),
-    Entry("POST", "/api/v1/auth/token", _token, EVERYONE),
-    Entry("POST", "/api/v1/auth/logout", lambda w, who: Call(), EVERYONE),
-    Entry("GET", "/api/v1/auth/me", lambda w, who: Call(), EVERYONE),
+    Entry("POST", f"{API}/auth/login", _login, EVERYONE),
+    Entry("POST", f"{API}/auth/token", _token, EVERYONE),
+    Entry("POST", f"{API}/auth/logout", lambda w, who: Call(), EVERYONE),
+    Entry("GET", f"{API}/auth/me", lambda w, who: Call(), EVERYONE),
     # The caller's own account: staff only; a restricted token may do exactly its steps.
-    Entry("POST", "/api/v1/auth/password", _password, expect(ok=USERS)),
+    Entry("POST", f"{API}/auth/password", _password, expect(ok=USERS)),
     # A full token enrols with the current password; the restricted one needs none (ignored).
     Entry(
         "POST",
-        "/api/v1/auth/mfa/enrol",
+        f"{API}/auth/mfa/enrol",
         lambda w, who: Call(json={"password": TEST_PASSWORD}),
         expect(ok=USERS),
     ),
-    Entry("POST", "/api/v1/auth/mfa/confirm", _pending_enrolment, expect(ok=USERS)),
-    Entry("POST", "/api/v1/auth/mfa/disable", _enabled_mfa, expect(ok=FULL_USERS)),
+    Entry("POST", f"{API}/auth/mfa/confirm", _pending_enrolment, expect(ok=USERS)),
+    Entry("POST", f"{API}/auth/mfa/disable", _enabled_mfa, expect(ok=FULL_USERS)),
     # Administration.
     Entry(
         "POST",
-        "/api/v1/agencies",
+        f"{API}/agencies",
         lambda w, who: Call(json={"name": w.unique("Matrix agency")}),
         expect(ok=SYSTEM_ADMINS),
     ),
-    Entry("GET", "/api/v1/agencies", lambda w, who: Call(), expect(ok=STAFF)),
-    Entry("POST", "/api/v1/users", _new_user_body, expect(ok=MEMBER_ADMINS_A)),
+    Entry("GET", f"{API}/agencies", lambda w, who: Call(), expect(ok=STAFF)),
+    Entry("POST", f"{API}/users", _new_user_body, expect(ok=MEMBER_ADMINS_A)),
     Entry(
         "GET",
-        "/api/v1/users",
+        f"{API}/users",
         lambda w, who: Call(),
         expect(ok=(*SYSTEM_ADMINS, "a.agency_admin", "b.agency_admin")),
     ),
-    Entry("GET", "/api/v1/users/{user_id}", _target_user, ADMIN_OF_A),
-    Entry("PATCH", "/api/v1/users/{user_id}", _deactivate_user, ADMIN_OF_A),
-    Entry("POST", "/api/v1/users/{user_id}/reset-password", _target_user, ADMIN_OF_A),
-    Entry("POST", "/api/v1/api-clients", _new_client_body, expect(ok=MEMBER_ADMINS_A)),
+    Entry("GET", f"{API}/users/{{user_id}}", _target_user, ADMIN_OF_A),
+    Entry("PATCH", f"{API}/users/{{user_id}}", _deactivate_user, ADMIN_OF_A),
+    Entry("POST", f"{API}/users/{{user_id}}/reset-password", _target_user, ADMIN_OF_A),
+    Entry("POST", f"{API}/api-clients", _new_client_body, expect(ok=MEMBER_ADMINS_A)),
     Entry(
         "GET",
-        "/api/v1/api-clients",
+        f"{API}/api-clients",
         lambda w, who: Call(),
         expect(ok=(*SYSTEM_ADMINS, "a.agency_admin", "b.agency_admin")),
     ),
-    Entry("DELETE", "/api/v1/api-clients/{api_client_id}", _target_client, ADMIN_OF_A),
+    Entry("DELETE", f"{API}/api-clients/{{api_client_id}}", _target_client, ADMIN_OF_A),
 ]
 
 assert RESTRICTED in USERS and not set(CLIENTS) & set(USERS)

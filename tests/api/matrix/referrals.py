@@ -17,9 +17,10 @@ from services.cases.intake import create_case
 from services.policy import Action, Principal
 from services.referrals import service as referrals
 from tests.api.matrix import Call, Entry, World, expect
-from tests.referrals_support import case_body, client_principal, principal_of, referral_body
+from tests.factories import API, client_principal, principal_of
+from tests.referrals_support import case_body, referral_body
 
-P = "/api/v1"
+P = API
 
 CASE_STAFF_A = ("a.caseworker", "a.supervisor")
 OUTSIDERS_STAFF = ("a.caseworker2", "b.caseworker", "b.caseworker2", "b.supervisor")
@@ -96,8 +97,8 @@ def _create(world: World, who: str) -> Call:
 
 
 STAFF_LIST_OK = (*CASE_STAFF_A, *OUTSIDERS_STAFF)
-PARTNER_RESPOND = {"ok": ("b.client",), "not_found": ("a.client",)}
-SUPERVISOR_DECIDES = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
+PARTNER_RESPOND: dict[str, Any] = {"ok": ("b.client",), "not_found": ("a.client",)}
+SUPERVISOR_DECIDES: dict[str, Any] = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
 
 ENTRIES = [
     Entry(
