@@ -24,6 +24,12 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # A migration may rewrite a large table: the request-sized statement limit and
+            # idle limit of a running server do not apply. Lock waits stay bounded, so a
+            # migration behind a long transaction fails clearly instead of queueing everyone.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            connection.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
