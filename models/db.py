@@ -80,15 +80,24 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+"""FULL (the default): a commit is on disk when it returns, so an acknowledged write survives a
+power loss, and the audit checkpoints (fsynced) never name a commit the database lost. NORMAL
+(WAL): the last commits before a power loss may vanish; faster, see docs/resilience.md."""
+
+
 def make_engine(
     raw_url: str,
     *,
     pool_size: int = 10,
     max_overflow: int = 10,
     limits: DatabaseLimits | None = None,
+    sqlite_synchronous: str = "FULL",
 ) -> Engine:
     """An engine for `raw_url`. A running Haven passes `limits` (from its settings); without
     them (migrations driven by alembic alone, tests, tools) no server-side limit is set."""
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
     url = normalise_url(raw_url)
     if url.drivername.startswith("sqlite"):
         busy_ms = limits.sqlite_busy_timeout_ms if limits else SQLITE_BUSY_TIMEOUT_MS
@@ -97,7 +106,7 @@ def make_engine(
             connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
             **({"pool_timeout": limits.pool_timeout_seconds} if limits else {}),
         )
-        _configure_sqlite(engine, busy_ms)
+        _configure_sqlite(engine, busy_ms, sqlite_synchronous)
         return engine
     if limits is None:
         return create_engine(
@@ -113,7 +122,7 @@ def make_engine(
     )
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
     # pysqlite's own transaction handling is turned off so every transaction can start with
     # BEGIN IMMEDIATE: each request appends to the audit chain, so each one writes, and taking
     # the write lock up front makes concurrent requests wait (busy timeout) instead of failing
@@ -125,7 +134,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         # Erased rows (a destroyed data key, search tokens) are overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     """Waiting for a free connection in a process's pool."""
     sqlite_busy_timeout_seconds: float = Field(default=10, gt=0)
     """SQLite: waiting for the database's write lock."""
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    """SQLite durability: FULL keeps every acknowledged write through a power loss; NORMAL is
+    faster but may lose the last commits (docs/resilience.md has the measured cost)."""
     request_timeout_seconds: float = Field(default=20, gt=0)
     """An API request's database work answers within this, or the request answers 503 (its
     transaction is rolled back, not committed, when it finishes later)."""

@@ -34,6 +34,7 @@ def build_runtime(settings: Settings) -> Runtime:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         limits=database_limits(settings),
+        sqlite_synchronous=settings.sqlite_synchronous,
     )
     check_keyring_matches(engine, keyring)  # a wrong HAVEN_KEY_FILE must not start
     session_factory = make_session_factory(engine)

@@ -341,4 +341,6 @@ def test_the_server_sessions_carry_the_configured_limits(fresh_runtime: Runtime)
             }
         else:
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 3000
+            # FULL (2): a commit is on disk before it is acknowledged.
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2
     runtime.engine.dispose()
