@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     """SQLite durability: FULL keeps every acknowledged write through a power loss; NORMAL is
     faster but may lose the last commits (docs/resilience.md has the measured cost)."""
-    request_timeout_seconds: float = Field(default=20, gt=0)
+    request_timeout_seconds: float = Field(default=30, gt=0)
     """An API request's database work answers within this, or the request answers 503 (its
     transaction is rolled back, not committed, when it finishes later)."""
     request_queue_timeout_seconds: float = Field(default=5, gt=0)
