@@ -17,7 +17,7 @@ export UV_PYTHON := $(PYTHON)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-runtime run test test-sqlite test-postgres test-fast lint format \
-	lock upgrade migration-checksums bench bench-full clean
+	lock upgrade migration-checksums bench bench-full faults faults-sync-cost clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -97,6 +97,12 @@ bench: install ## ratios against a plaintext baseline (~7.5 min, local PostgreSQ
 
 bench-full: install ## the long benchmark: 100,000 cases, 1,000,000 audit events
 	$(PY) -m bench --profile bench-full
+
+faults: install ## fault experiments on a private PostgreSQL and SQLite (~10-16 min; docs/resilience.md)
+	$(PY) -m bench.faults
+
+faults-sync-cost: install ## SQLite intake with synchronous=FULL against NORMAL (~1 min)
+	$(PY) -m bench.faults --sync-cost
 
 clean: ## remove the venvs and tool caches
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

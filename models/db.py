@@ -5,6 +5,7 @@ Sync access everywhere: see docs/development.md ("Design choices worth knowing")
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,54 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""SQLite's wait for the write lock when no `DatabaseLimits` are given (tools, tests)."""
 READ_ONLY_OPTION = "haven_read_only"
 """Execution option: this connection only reads, so on SQLite it need not take the write lock."""
+
+
+@dataclass(frozen=True)
+class DatabaseLimits:
+    """Upper bounds on every wait that involves the database, so one stuck process, a stalled
+    database or a partitioned host cannot hold anyone else up for longer (the settings and
+    their reasons are in docs/resilience.md). 0 turns a server-side limit off."""
+
+    connect_timeout_seconds: int = 5
+    """libpq `connect_timeout`: the whole connection set-up, including the server's answer."""
+    statement_timeout_ms: int = 15_000
+    """PostgreSQL `statement_timeout`: one statement may run this long."""
+    lock_timeout_ms: int = 5_000
+    """PostgreSQL `lock_timeout`: waiting for a row, table or advisory lock (the audit chain's)."""
+    idle_in_transaction_timeout_ms: int = 10_000
+    """PostgreSQL `idle_in_transaction_session_timeout`: a session that holds a transaction
+    open without sending anything (a paused or hung process) is ended, releasing its locks."""
+    tcp_keepalive_seconds: int = 10
+    """TCP keepalives after this much silence, every this many seconds, 3 probes; a request
+    that is not acknowledged within 4x this long also ends the connection (`tcp_user_timeout`).
+    A host that vanished (power, network) is noticed in under a minute, not the OS's hours."""
+    pool_timeout_seconds: float = 5.0
+    """Waiting for a free connection in this process's pool."""
+    sqlite_busy_timeout_ms: int = 10_000
+    """SQLite's wait for the database's write lock (held by one transaction at a time)."""
+
+    def postgresql_connect_args(self) -> dict[str, Any]:
+        options = " ".join(
+            f"-c {name}={value}"
+            for name, value in (
+                ("statement_timeout", self.statement_timeout_ms),
+                ("lock_timeout", self.lock_timeout_ms),
+                ("idle_in_transaction_session_timeout", self.idle_in_transaction_timeout_ms),
+            )
+        )
+        keepalive = self.tcp_keepalive_seconds
+        return {
+            "connect_timeout": self.connect_timeout_seconds,
+            "keepalives": 1,
+            "keepalives_idle": keepalive,
+            "keepalives_interval": keepalive,
+            "keepalives_count": 3,
+            "tcp_user_timeout": keepalive * 4 * 1000,
+            "options": options,
+        }
 
 
 def normalise_url(raw: str) -> URL:
@@ -33,19 +80,49 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(raw_url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+"""FULL (the default): a commit is on disk when it returns, so an acknowledged write survives a
+power loss, and the audit checkpoints (fsynced) never name a commit the database lost. NORMAL
+(WAL): the last commits before a power loss may vanish; faster, see docs/resilience.md."""
+
+
+def make_engine(
+    raw_url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    limits: DatabaseLimits | None = None,
+    sqlite_synchronous: str = "FULL",
+) -> Engine:
+    """An engine for `raw_url`. A running Haven passes `limits` (from its settings); without
+    them (migrations driven by alembic alone, tests, tools) no server-side limit is set."""
+    if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
     url = normalise_url(raw_url)
     if url.drivername.startswith("sqlite"):
+        busy_ms = limits.sqlite_busy_timeout_ms if limits else SQLITE_BUSY_TIMEOUT_MS
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
+            **({"pool_timeout": limits.pool_timeout_seconds} if limits else {}),
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_ms, sqlite_synchronous)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    if limits is None:
+        return create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        )
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=limits.pool_timeout_seconds,
+        connect_args=limits.postgresql_connect_args(),
+    )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
     # pysqlite's own transaction handling is turned off so every transaction can start with
     # BEGIN IMMEDIATE: each request appends to the audit chain, so each one writes, and taking
     # the write lock up front makes concurrent requests wait (busy timeout) instead of failing
@@ -56,8 +133,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         # Erased rows (a destroyed data key, search tokens) are overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()

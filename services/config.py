@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.db import DatabaseLimits
 from services.identity.enums import Role
 
 
@@ -73,6 +74,37 @@ class Settings(BaseSettings):
     audit_checkpoint_url: str | None = None
     """Optional URL that each signed checkpoint is also POSTed to."""
 
+    # --- bounded waits (docs/resilience.md) ---------------------------------------------------
+    db_connect_timeout_seconds: int = Field(default=5, ge=2, le=300)
+    """Connecting to PostgreSQL, including its answer (libpq counts whole seconds, at least 2)."""
+    db_statement_timeout_seconds: float = Field(default=15, ge=0)
+    """PostgreSQL `statement_timeout` for the server's sessions; 0 = none."""
+    db_lock_timeout_seconds: float = Field(default=5, ge=0)
+    """PostgreSQL `lock_timeout`: the longest wait for a lock another transaction holds (the
+    audit chain's, a case-number counter, a row); 0 = none."""
+    db_idle_in_transaction_timeout_seconds: float = Field(default=10, ge=0)
+    """PostgreSQL ends a session that keeps a transaction open without a word for this long (a
+    paused or hung Haven process), which releases its locks for everyone else; 0 = never."""
+    db_tcp_keepalive_seconds: int = Field(default=10, ge=1, le=3600)
+    """TCP keepalive probes to PostgreSQL after this much silence; a vanished host is given up
+    after about four times this."""
+    db_pool_timeout_seconds: float = Field(default=5, gt=0)
+    """Waiting for a free connection in a process's pool."""
+    sqlite_busy_timeout_seconds: float = Field(default=10, gt=0)
+    """SQLite: waiting for the database's write lock."""
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    """SQLite durability: FULL keeps every acknowledged write through a power loss; NORMAL is
+    faster but may lose the last commits (docs/resilience.md has the measured cost)."""
+    request_timeout_seconds: float = Field(default=30, gt=0)
+    """An API request's database work answers within this, or the request answers 503 (its
+    transaction is rolled back, not committed, when it finishes later)."""
+    request_queue_timeout_seconds: float = Field(default=5, gt=0)
+    """How long an API request waits for a request slot before answering 503."""
+    request_queue_limit: int = Field(default=100, ge=0)
+    """At most this many requests wait for a slot in one worker; more answer 503 at once."""
+    ready_timeout_seconds: float = Field(default=2, gt=0)
+    """`/ready` answers 503 when the database has not answered its probe within this."""
+
     @field_validator("mfa_required_roles", mode="before")
     @classmethod
     def _split_roles(cls, value: object) -> object:
@@ -86,6 +118,21 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return value
+
+
+def database_limits(settings: Settings) -> DatabaseLimits:
+    """The settings' bounds on database waits, in the form `models.db.make_engine` takes."""
+    return DatabaseLimits(
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=round(settings.db_statement_timeout_seconds * 1000),
+        lock_timeout_ms=round(settings.db_lock_timeout_seconds * 1000),
+        idle_in_transaction_timeout_ms=round(
+            settings.db_idle_in_transaction_timeout_seconds * 1000
+        ),
+        tcp_keepalive_seconds=settings.db_tcp_keepalive_seconds,
+        pool_timeout_seconds=settings.db_pool_timeout_seconds,
+        sqlite_busy_timeout_ms=round(settings.sqlite_busy_timeout_seconds * 1000),
+    )
 
 
 @lru_cache(maxsize=1)

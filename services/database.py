@@ -10,9 +10,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.db import make_engine
+from services.availability import unavailable_cause
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -46,6 +47,13 @@ def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> 
             _foreign_keys(connection, enforced=False)
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # A migration may rewrite a large table: the request-sized statement limit
+                    # and idle limit of a running server do not apply. Lock waits stay bounded,
+                    # so a migration behind a long transaction fails clearly instead of
+                    # queueing everyone.
+                    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                    connection.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
                 config.attributes["connection"] = connection
                 step(config, revision)
                 if sqlite:
@@ -66,6 +74,29 @@ def _foreign_keys(connection: Connection, *, enforced: bool) -> None:
 
 def is_migrated(engine: Engine) -> bool:
     return "alembic_version" in inspect(engine).get_table_names()
+
+
+def connection_problem(raw_url: str) -> str | None:
+    """Why Haven cannot connect to the PostgreSQL database at `raw_url`, naming the cause (down,
+    connection limit reached, ...), or None. A refused connection says nothing about the schema,
+    so it must not be reported as a missing one (`schema_problem` handles SQLite files)."""
+    url = make_url(raw_url)
+    if url.drivername.startswith("sqlite"):
+        return None
+    shown = url.render_as_string(hide_password=True)
+    engine = make_engine(raw_url)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        cause = unavailable_cause(error)
+        first_line = str(getattr(error, "orig", error)).strip().splitlines()[:1]
+        said = f" The server said: {first_line[0]}" if first_line else ""
+        why = cause.detail if cause is not None else "the connection failed."
+        return f"Cannot connect to the database at {shown}: {why}{said}"
+    finally:
+        engine.dispose()
+    return None
 
 
 def schema_problem(raw_url: str) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
 from services.audit.checkpoints import Checkpointer, enable_checkpoints
-from services.config import Settings
+from services.config import Settings, database_limits
 from services.crypto import Keyring, load_keyring
 from services.crypto.data_keys import check_keyring_matches
 
@@ -33,6 +33,8 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        limits=database_limits(settings),
+        sqlite_synchronous=settings.sqlite_synchronous,
     )
     check_keyring_matches(engine, keyring)  # a wrong HAVEN_KEY_FILE must not start
     session_factory = make_session_factory(engine)

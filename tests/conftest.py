@@ -61,11 +61,25 @@ def tmp_var(tmp_path: Path) -> Path:
     return folder
 
 
+# The bounds on waits (docs/resilience.md) have tests of their own; elsewhere a starved test
+# machine (a shared CI runner, parallel suites) must not turn slowness into 503s.
+PATIENT_WAITS: dict[str, object] = {
+    "request_timeout_seconds": 600,
+    "request_queue_timeout_seconds": 300,
+    "db_lock_timeout_seconds": 120,
+    "db_statement_timeout_seconds": 300,
+    "db_idle_in_transaction_timeout_seconds": 300,
+    "db_pool_timeout_seconds": 120,
+    "sqlite_busy_timeout_seconds": 120,
+}
+
+
 def make_settings(database_url: str, folder: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "key_file": folder / "keyring.json",
         "audit_checkpoint_file": folder / "audit-checkpoints.jsonl",
+        **PATIENT_WAITS,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -70,6 +70,10 @@ def create_case(
 
     data_key_id, dek = create_data_key(session, keyring)
     document = {key: body.get(key) for key in DOCUMENT_KEYS}
+    # The duplicate search reads other cases only, so it runs before the case-number counter
+    # row is taken: that row is held until the commit and every intake waits for it, so what
+    # follows it is only this case's own inserts.
+    duplicates = find_duplicates(session, keyring, settings, principal, document, exclude=case_id)
     case = Case(
         id=case_id,
         case_number=next_case_number(session, now),
@@ -88,7 +92,6 @@ def create_case(
     session.add(case)
     session.flush()
     write_tokens(session, keyring, settings, case.id, document, replace=False)
-    duplicates = find_duplicates(session, keyring, settings, principal, document, exclude=case.id)
     audit.record(
         session,
         principal,

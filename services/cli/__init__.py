@@ -39,9 +39,13 @@ def load_runtime(*, require_schema: bool = True) -> Runtime:
     that the database holds Haven's schema, so a mistyped HAVEN_DATABASE_URL or a command run
     from the wrong folder never creates an empty database and a fresh keyring beside it."""
     from services.crypto import KeyringError
-    from services.database import schema_problem
+    from services.database import connection_problem, schema_problem
 
     settings = load_settings()
+    problem = connection_problem(settings.database_url)
+    if problem is not None:  # a refused connection is not a missing schema: say which it is
+        typer.echo(problem, err=True)
+        raise typer.Exit(1)
     if require_schema:
         problem = schema_problem(settings.database_url)
         if problem is not None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import errno
 import http.client
 import logging
-import socket
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +20,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, exc, text
@@ -39,6 +36,7 @@ from tests.api.test_cases_helpers import body
 from tests.conftest import make_settings
 from tests.databases import is_postgres, migrated_database
 from tests.factories import API, TEST_PASSWORD, make_agency, make_user, user_headers
+from tests.live import free_port, live_server
 
 UNAVAILABLE = "https://haven.example/problems/unavailable"
 
@@ -76,19 +74,13 @@ def runtime_on(url: str, folder: Path, keyring_template: bytes) -> Runtime:
     return Runtime(settings, engine, make_session_factory(engine), load_keyring(settings))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # --- the faults, produced for real -----------------------------------------------------------
 
 
 def test_a_database_that_is_down_answers_503(
     tmp_var: Path, keyring_template: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = f"postgresql+psycopg://haven@127.0.0.1:{_free_port()}/haven"  # nothing listens
+    url = f"postgresql+psycopg://haven@127.0.0.1:{free_port()}/haven"  # nothing listens
     runtime = runtime_on(url, tmp_var, keyring_template)
     with TestClient(app_for(runtime, caplog), raise_server_exceptions=False) as client:
         caplog.clear()
@@ -193,29 +185,15 @@ def _crashing_app(app: FastAPI) -> FastAPI:
 
 
 @pytest.fixture
-def live_server(app: FastAPI) -> Iterator[int]:
-    """The app behind a real uvicorn on 127.0.0.1 (keep-alive and server logging are uvicorn's)."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            _crashing_app(app), host="127.0.0.1", port=port, log_config=None, lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+def crashing_server(app: FastAPI) -> Iterator[int]:
+    with live_server(_crashing_app(app)) as port:
+        yield port
 
 
 def test_a_500_closes_the_connection_and_is_logged_once(
-    live_server: int, caplog: pytest.LogCaptureFixture
+    crashing_server: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", crashing_server, timeout=10)
     with caplog.at_level(logging.INFO):
         connection.request("GET", "/probe/fine")
         first = connection.getresponse()
