@@ -52,7 +52,7 @@ from bench.servers import (
 from bench.targets import Targets, baseline_targets, haven_targets, load_versions
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
-from services.crypto import load_keyring
+from services.crypto import init_keyring
 
 ALL = ("read", "update", "list", "search", "intake", "audit", "verify", "crypto", "shipped")
 OPEN_LOOP_FRACTION = 0.5
@@ -79,7 +79,7 @@ def log(message: str) -> None:
 # --- datasets ------------------------------------------------------------------------------------
 def ensure_datasets(profile: Profile, haven_db: str, baseline_db: str, reseed: bool) -> dict:
     settings = haven_settings(haven_db)
-    keyring = load_keyring(settings)  # creates bench/cache/keyring.json (0600) when absent
+    keyring = init_keyring(settings)  # creates bench/cache/keyring.json (0600) when absent
     keyring_id = keyring.signing_public_key().hex()[:16]
     info: dict[str, Any] = {}
     for name, sources, extra, seed in (
@@ -482,7 +482,7 @@ def main() -> None:
     results["datasets"] = ensure_datasets(profile, haven_db, baseline_db, args.reseed)
 
     settings = haven_settings(haven_db)
-    keyring = load_keyring(settings)
+    keyring = init_keyring(settings)
     haven_engine = make_engine(settings.database_url, pool_size=20, max_overflow=5)
     haven_factory = make_session_factory(haven_engine)
     baseline_engine = create_engine(database_url(baseline_db), pool_size=20, max_overflow=5)

@@ -22,7 +22,7 @@ from api.app import create_app
 from models.db import make_engine
 from services.audit import install_chain_hook
 from services.config import Settings
-from services.crypto import load_keyring
+from services.crypto import init_keyring
 from services.runtime import Runtime, build_runtime
 from tests.databases import BACKEND, is_postgres, migrated_database
 
@@ -103,7 +103,7 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def keyring_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One keyring generated per session (creating one fsyncs twice: ~10 ms)."""
     path = tmp_path_factory.mktemp("keyring") / "keyring.json"
-    load_keyring(Settings(key_file=path))
+    init_keyring(Settings(key_file=path))
     return path.read_bytes()
 
 
@@ -123,7 +123,7 @@ def runtime(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        keyring=load_keyring(settings),
+        keyring=init_keyring(settings),
     )
 
 
@@ -138,10 +138,17 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+def new_runtime(settings: Settings) -> Runtime:
+    """A runtime on a database with a keyring of its own, created first (as `haven migrate`
+    would: a runtime never creates one)."""
+    init_keyring(settings)
+    return build_runtime(settings)
+
+
 @pytest.fixture
 def fresh_runtime(tmp_var: Path) -> Iterator[Runtime]:
     """A freshly migrated database of its own, with real commits."""
     with migrated_database() as url:
-        runtime = build_runtime(make_settings(url, tmp_var))
+        runtime = new_runtime(make_settings(url, tmp_var))
         yield runtime
         runtime.engine.dispose()

@@ -23,6 +23,9 @@ def health() -> HealthStatus:
 
 
 def _database_answers(request: Request) -> bool:
+    problem = getattr(request.app.state.runtime.keyring, "problem", None)
+    if problem is not None:
+        return False  # the keyring is not proven against the database (yet)
     try:
         engine = request.app.state.engine
         with engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as connection:
@@ -35,10 +38,14 @@ def _database_answers(request: Request) -> bool:
 @router.get(
     "/ready",
     response_model=HealthStatus,
-    summary="Readiness: the database answers and is migrated",
-    responses={503: {"description": "Database unreachable or not migrated"}},
+    summary="Readiness: the database answers, is migrated, and the keyring is proven against it",
+    responses={503: {"description": "Database unreachable or not migrated, or keyring not proven"}},
 )
 async def ready(request: Request) -> object:
     if await run_in_threadpool(_database_answers, request):
         return HealthStatus(status="ready")
-    return problem_response(503, "Not ready", "The database is unreachable or not migrated.")
+    return problem_response(
+        503,
+        "Not ready",
+        "The database is unreachable or not migrated, or the keyring is not proven against it.",
+    )

@@ -99,7 +99,13 @@ def status() -> None:
         info = key_status(runtime.session_factory, runtime.keyring)
     finally:
         runtime.engine.dispose()
-    typer.echo(f"keyring: {runtime.settings.key_file}")
+    settings = runtime.settings
+    if settings.keyring == "pkcs11":
+        typer.echo(f"keyring: PKCS#11 token {settings.pkcs11_token!r} ({settings.pkcs11_module})")
+        if settings.key_file.expanduser().exists():
+            typer.echo(f"  with the key file {settings.key_file} (a move to the token)")
+    else:
+        typer.echo(f"keyring: {settings.key_file}")
     typer.echo(f"current KEK version: {info.current_kek_version}")
     typer.echo("version  data keys")
     for version in sorted(set(info.kek_versions) | set(info.live_by_version)):

@@ -17,8 +17,14 @@ from services.crypto.envelope import (
     open_sealed,
     seal,
 )
-from services.crypto.errors import DecryptionError, KeyringError, KeyringUnavailable
-from services.crypto.keyring import Keyring, WrappedKey, load_keyring
+from services.crypto.errors import (
+    DecryptionError,
+    KeyringError,
+    KeyringMismatch,
+    KeyringNotProven,
+    KeyringUnavailable,
+)
+from services.crypto.keyring import Keyring, WrappedKey, init_keyring, load_keyring
 from services.crypto.normalise import normalise
 from services.crypto.signing import verify_signature
 
@@ -27,12 +33,15 @@ __all__ = [
     "DecryptionError",
     "Keyring",
     "KeyringError",
+    "KeyringMismatch",
+    "KeyringNotProven",
     "KeyringUnavailable",
     "WrappedKey",
     "create_data_key",
     "decrypt_field",
     "destroy_data_key",
     "encrypt_field",
+    "init_keyring",
     "load_data_key",
     "load_data_keys",
     "load_keyring",

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from models.keys import DataKey
 from services.cli import app
-from services.crypto import create_data_key, load_data_keys, load_keyring
+from services.crypto import create_data_key, init_keyring, load_data_keys
 from services.runtime import Runtime
 
 runner = CliRunner()
@@ -49,7 +49,7 @@ def test_status_then_rotate_then_status(fresh_runtime: Runtime) -> None:
 
     with factory() as session:
         assert {row.kek_version for row in session.scalars(select(DataKey))} == {2}
-        assert load_data_keys(session, load_keyring(fresh_runtime.settings), keys) == keys
+        assert load_data_keys(session, init_keyring(fresh_runtime.settings), keys) == keys
 
 
 def test_a_world_readable_keyring_is_refused_with_a_clear_message(
@@ -62,7 +62,7 @@ def test_a_world_readable_keyring_is_refused_with_a_clear_message(
     assert result.exit_code == 1
     assert "chmod 600" in result.output
     path.chmod(0o600)
-    assert load_keyring(fresh_runtime.settings).kek_versions() == [1]
+    assert init_keyring(fresh_runtime.settings).kek_versions() == [1]
 
 
 def test_retire_refuses_mid_rotation_then_retires_after_it(fresh_runtime: Runtime) -> None:
@@ -78,15 +78,15 @@ def test_retire_refuses_mid_rotation_then_retires_after_it(fresh_runtime: Runtim
     refused = runner.invoke(app, ["keys", "retire", "--yes"], env=env)
     assert refused.exit_code == 1
     assert "run `haven keys rotate`" in refused.output
-    assert load_keyring(fresh_runtime.settings).kek_versions() == [1, 2]
+    assert init_keyring(fresh_runtime.settings).kek_versions() == [1, 2]
 
     assert runner.invoke(app, ["keys", "rotate"], env=env).exit_code == 0
     aborted = runner.invoke(app, ["keys", "retire"], input="n\n", env=env)
     assert aborted.exit_code == 1
-    assert load_keyring(fresh_runtime.settings).kek_versions() == [1, 2]
+    assert init_keyring(fresh_runtime.settings).kek_versions() == [1, 2]
     retired = runner.invoke(app, ["keys", "retire"], input="y\n", env=env)
     assert retired.exit_code == 0, retired.output
     assert "retired KEK version(s): 1" in retired.output
-    assert load_keyring(fresh_runtime.settings).kek_versions() == [2]
+    assert init_keyring(fresh_runtime.settings).kek_versions() == [2]
     status = runner.invoke(app, ["keys", "status"], env=env)
     assert "retired KEK versions: 1" in status.output

@@ -23,9 +23,9 @@ from services.crypto import (
     WrappedKey,
     create_data_key,
     destroy_data_key,
+    init_keyring,
     load_data_key,
     load_data_keys,
-    load_keyring,
 )
 from services.crypto.envelope import gcm_encrypt
 from services.crypto.keyring import _wrap_aad
@@ -113,7 +113,7 @@ def test_rotation_interrupted_after_the_first_batch_resumes_to_completion(
     assert key_status(factory, keyring).pending == 15
 
     # a new process (new keyring object) resumes instead of adding another version
-    restarted = load_keyring(fresh_runtime.settings)
+    restarted = init_keyring(fresh_runtime.settings)
     result = rotate(factory, restarted, batch_size=10)
     assert (result.kek_version, result.added_version, result.rewrapped) == (2, False, 15)
     assert restarted.kek_versions() == [1, 2]
@@ -158,7 +158,7 @@ def test_rotation_while_a_server_reads_and_writes_data_keys(fresh_runtime: Runti
     factory = fresh_runtime.session_factory
     rotator = fresh_runtime.keyring
     # a "server worker": its own keyring object, loaded before the rotation adds a version
-    server = load_keyring(fresh_runtime.settings)
+    server = init_keyring(fresh_runtime.settings)
     keys = _make_keys(factory, server, 60)
     ids = list(keys)
     stop = threading.Event()
@@ -239,14 +239,14 @@ def test_rotation_killed_mid_run_resumes_to_completion(fresh_runtime: Runtime) -
         process.wait(60)
     versions = _versions(factory)
     assert set(versions.values()) <= {1, 2}
-    _assert_all_unwrap(factory, load_keyring(settings), keys)
+    _assert_all_unwrap(factory, init_keyring(settings), keys)
 
     resumed = subprocess.run([*command], env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     if 1 in versions.values():  # killed before the end (the usual case): it resumed
         assert "resuming the rotation to KEK version 2" in resumed.stdout
         assert set(_versions(factory).values()) == {2}
-    final = load_keyring(settings)
+    final = init_keyring(settings)
     assert key_status(factory, final).pending == 0
     _assert_all_unwrap(factory, final, keys)
 
@@ -292,7 +292,7 @@ def test_retiring_old_versions_makes_pre_rotation_backups_unreadable(runtime: Ru
 
 def test_a_key_wrapped_under_a_version_retired_meanwhile_is_rewrapped(runtime: Runtime) -> None:
     factory, keyring = runtime.session_factory, runtime.keyring
-    server = load_keyring(runtime.settings)
+    server = init_keyring(runtime.settings)
     stale_kek = server._material.keks[1]  # what a worker held in memory before the rotation
 
     class StaleWorker:
