@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     """The token user's PIN (or give `pkcs11_pin_file`)."""
     pkcs11_pin_file: Path | None = None
     """A file holding the PIN (its first line), readable only by Haven's user."""
+    pkcs11_key_prefix: str = Field(default="haven", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    """Label prefix of Haven's objects in the token (`haven-kek-v1`, ...)."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 

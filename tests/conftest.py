@@ -22,13 +22,15 @@ from api.app import create_app
 from models.db import make_engine
 from services.audit import install_chain_hook
 from services.config import Settings
-from services.crypto import init_keyring
+from services.crypto import init_keyring, load_keyring
+from services.crypto.setup import keyring_exists
 from services.runtime import Runtime, build_runtime
 from tests.databases import BACKEND, is_postgres, migrated_database
+from tests.keyrings import KEYRING, for_test_keyring, make_keyring, remove_token_keyring
 
 
 def pytest_report_header() -> str:
-    return f"haven test backend: {BACKEND}"
+    return f"haven test backend: {BACKEND}, keyring: {KEYRING}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -72,8 +74,11 @@ def make_settings(database_url: str, folder: Path, **overrides: object) -> Setti
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_var: Path) -> Settings:
-    return make_settings(database_url, tmp_var)
+def settings(database_url: str, tmp_var: Path) -> Iterator[Settings]:
+    """The test's settings, naming the keyring this run tests (`tests.keyrings`)."""
+    settings = for_test_keyring(make_settings(database_url, tmp_var))
+    yield settings
+    remove_token_keyring(settings)
 
 
 @pytest.fixture
@@ -114,16 +119,19 @@ def runtime(
     session_factory: sessionmaker[Session],
     keyring_template: bytes,
 ) -> Runtime:
-    # Each test gets its own keyring file (a copy of the session's, mode 0600), so what a test
-    # does to it (new KEK versions, retirement) stays in that test.
-    if not settings.key_file.exists():
+    # Each test gets its own keyring (a copy of the session's key file, mode 0600, or its own
+    # objects in the token), so what a test does to it (new KEK versions, retirement) stays in
+    # that test.
+    if settings.keyring == "pkcs11":
+        make_keyring(settings)
+    elif not settings.key_file.exists():
         settings.key_file.write_bytes(keyring_template)
         settings.key_file.chmod(0o600)
     return Runtime(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        keyring=init_keyring(settings),
+        keyring=load_keyring(settings),
     )
 
 
@@ -141,7 +149,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def new_runtime(settings: Settings) -> Runtime:
     """A runtime on a database with a keyring of its own, created first (as `haven migrate`
     would: a runtime never creates one)."""
-    init_keyring(settings)
+    if not keyring_exists(settings):
+        make_keyring(settings)
     return build_runtime(settings)
 
 
@@ -149,6 +158,7 @@ def new_runtime(settings: Settings) -> Runtime:
 def fresh_runtime(tmp_var: Path) -> Iterator[Runtime]:
     """A freshly migrated database of its own, with real commits."""
     with migrated_database() as url:
-        runtime = new_runtime(make_settings(url, tmp_var))
+        runtime = new_runtime(for_test_keyring(make_settings(url, tmp_var)))
         yield runtime
         runtime.engine.dispose()
+        remove_token_keyring(runtime.settings)

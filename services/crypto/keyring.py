@@ -533,4 +533,8 @@ def load_keyring(settings: Settings) -> Keyring:
     """The configured keyring, never created here: refuses (`KeyringError`) a missing, damaged
     or unreadable key file, one that group or others may access, or one in a folder others may
     write to; with `HAVEN_KEYRING=pkcs11`, a token that cannot be opened or holds no Haven keys."""
+    if settings.keyring == "pkcs11":
+        from services.crypto.pkcs11_keyring import load_pkcs11_keyring
+
+        return load_pkcs11_keyring(settings)
     return LocalFileKeyring(settings.key_file)

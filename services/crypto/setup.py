@@ -45,12 +45,24 @@ def _count_or_refuse(engine: Engine) -> int:
 
 
 def keyring_exists(settings: Settings) -> bool:
-    """Whether the configured keyring exists."""
-    return settings.key_file.expanduser().exists()
+    """A key file exists (with `HAVEN_KEYRING=pkcs11` too: then a move from the key file to
+    the token is under way, done by `haven keys migrate-to-pkcs11`), or the token holds keys."""
+    if settings.key_file.expanduser().exists():
+        return True
+    if settings.keyring == "pkcs11":
+        from services.crypto.pkcs11_keyring import token_holds_keys
+
+        return token_holds_keys(settings)
+    return False
 
 
 def create_keyring(settings: Settings) -> None:
-    init_keyring(settings)
+    if settings.keyring == "pkcs11":
+        from services.crypto.pkcs11_keyring import create_token_keyring
+
+        create_token_keyring(settings)  # the KEK is generated inside the token
+    else:
+        init_keyring(settings)
 
 
 def _where(settings: Settings) -> str:

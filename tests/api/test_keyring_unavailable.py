@@ -20,6 +20,11 @@ from services.crypto import custody, init_keyring
 from services.crypto.custody import ProvenKeyring
 from services.runtime import Runtime
 from tests.api.test_cases_helpers import API, World, body, create, world
+from tests.keyrings import is_pkcs11
+
+pytestmark = pytest.mark.skipif(
+    is_pkcs11(), reason="the key file's custody; a token's is tested in tests/pkcs11"
+)
 
 __all__ = ["world"]
 

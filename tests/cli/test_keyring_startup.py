@@ -23,6 +23,11 @@ from services.config import Settings
 from services.crypto import create_data_key, init_keyring
 from services.runtime import Runtime
 from tests.databases import empty_database
+from tests.keyrings import is_pkcs11
+
+pytestmark = pytest.mark.skipif(
+    is_pkcs11(), reason="the key file's custody; a token's is tested in tests/pkcs11"
+)
 
 runner = CliRunner()
 HAVEN = str(Path(sys.executable).with_name("haven"))

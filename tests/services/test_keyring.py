@@ -23,6 +23,11 @@ from services.crypto import (
 )
 from services.crypto.keyring import LocalFileKeyring
 from services.runtime import Runtime, build_runtime
+from tests.keyrings import is_pkcs11
+
+pytestmark = pytest.mark.skipif(
+    is_pkcs11(), reason="the key file's custody; a token's is tested in tests/pkcs11"
+)
 
 
 def _settings(path: Path) -> Settings:

@@ -30,6 +30,11 @@ from services.crypto.custody import ProvenKeyring, prove_against_database
 from services.crypto.keyring import Keyring, LocalFileKeyring
 from services.database import migrate
 from services.runtime import Runtime, build_runtime
+from tests.keyrings import is_pkcs11
+
+pytestmark = pytest.mark.skipif(
+    is_pkcs11(), reason="the key file's custody; a token's is tested in tests/pkcs11"
+)
 
 
 def _replace_file(path: Path, content: bytes) -> None:
