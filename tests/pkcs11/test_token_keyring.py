@@ -33,8 +33,10 @@ from services.crypto import (
     KeyringMismatch,
     create_data_key,
     init_keyring,
+    load_data_keys,
     load_keyring,
 )
+from services.crypto.handover import migrate_to_pkcs11
 from services.policy import Role
 from services.runtime import Runtime, build_runtime
 from tests.api.test_cases_helpers import API, Actor, body, create
@@ -232,22 +234,40 @@ def test_migrate_to_pkcs11_moves_every_key_with_every_case_readable_throughout(
 
         thread = threading.Thread(target=read_everything)
         thread.start()
+        batches = 0
         try:
             with TestClient(create_app(runtime=server)) as client:
                 cases.add(create(client, actor, body("During", "Before"))["id"])
-                moved = runner.invoke(
-                    cli, ["keys", "migrate-to-pkcs11", "--batch-size", "7"], env=_env(moving)
+
+                def every_case_still_reads(_: int) -> None:
+                    nonlocal batches
+                    batches += 1
+                    for case_id in cases:
+                        got = client.get(f"{API}/cases/{case_id}", headers=actor.headers)
+                        assert got.status_code == 200, got.text
+
+                # the command's work, with every case read back after each committed batch
+                mover = build_runtime(moving)
+                result = migrate_to_pkcs11(
+                    mover.session_factory,
+                    mover.keyring,
+                    batch_size=7,
+                    on_batch=every_case_still_reads,
                 )
-                assert moved.exit_code == 0, moved.output
+                mover.engine.dispose()
                 cases.add(create(client, actor, body("During", "After"))["id"])
-                time.sleep(0.5)  # let the reader go round once more after the move
+                seen = reads
+                for _ in range(600):  # the reader goes round once more after the move
+                    if reads >= seen + len(cases) or failures:
+                        break
+                    time.sleep(0.1)
         finally:
             stop.set()
             thread.join(120)
         assert not failures, failures[:5]
         assert reads >= len(cases)
-        assert "token prepared: KEK version 2 generated in it" in moved.output
-        assert "re-wrapped" in moved.output and "retired KEK version(s): 1" in moved.output
+        assert result.prepared and result.token_version == 2 and result.retired == [1]
+        assert result.rewrapped == 31 and batches == 5  # 30 cases + 1 written during the move
 
         with server.session_factory() as session:
             assert set(session.scalars(select(DataKey.kek_version))) == {2}
@@ -257,6 +277,7 @@ def test_migrate_to_pkcs11_moves_every_key_with_every_case_readable_throughout(
             load_keyring(file_settings)
         again = runner.invoke(cli, ["keys", "migrate-to-pkcs11"], env=_env(moving))
         assert again.exit_code == 0, again.output
+        assert "resuming the move to the token's KEK version 2" in again.output
         assert "0 data key(s) to re-wrap" in again.output
         server.engine.dispose()
 
@@ -269,3 +290,26 @@ def test_migrate_to_pkcs11_moves_every_key_with_every_case_readable_throughout(
                 assert got.status_code == 200, got.text
             create(client, actor, body("Token", "Only"))
         after.engine.dispose()
+
+
+def test_the_command_moves_a_populated_database_and_says_what_it_did(tmp_path: Path) -> None:
+    with migrated_database() as url, token_settings(url, tmp_path / "var") as moving:
+        file_settings = make_settings(url, tmp_path / "var")
+        file_keyring = init_keyring(file_settings)
+        file_keyring.add_kek_version()  # a file that was rotated once: versions 1 and 2
+        runtime = build_runtime(file_settings)
+        with runtime.session_factory() as session, session.begin():
+            keys = dict(create_data_key(session, runtime.keyring) for _ in range(12))
+        runtime.engine.dispose()
+        moved = runner.invoke(
+            cli, ["keys", "migrate-to-pkcs11", "--batch-size", "5"], env=_env(moving)
+        )
+        assert moved.exit_code == 0, moved.output
+        assert "token prepared: KEK version 3 generated in it" in moved.output
+        assert "12 data key(s) to re-wrap under the token" in moved.output
+        assert "re-wrapped 12 data key(s) in 3 batch(es)" in moved.output
+        assert "retired KEK version(s): 1, 2" in moved.output
+        alone = build_runtime(moving.model_copy(update={"key_file": tmp_path / "gone.json"}))
+        with alone.session_factory() as session:
+            assert load_data_keys(session, alone.keyring, keys) == keys
+        alone.engine.dispose()
