@@ -1,6 +1,8 @@
-"""Envelope encryption, keyring, blind indexes, signatures: the only importer of `cryptography`.
+"""Envelope encryption, keyring, blind indexes, signatures: the only importer of `cryptography`
+and of the PKCS#11 binding (`pkcs11`, in `services.crypto.pkcs11_keyring` only).
 
-Other areas import only the names below (and `services.crypto.passwords`, `services.crypto.totp`).
+Other areas import only the names below (and `services.crypto.passwords`, `services.crypto.totp`;
+the keyring's set-up and custody: `services.crypto.setup`, `services.crypto.custody`).
 """
 
 from services.crypto.blind_index import BlindIndex
