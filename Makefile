@@ -16,8 +16,8 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-runtime run test test-sqlite test-postgres test-fast lint format \
-	lock upgrade migration-checksums bench bench-full faults faults-sync-cost clean
+.PHONY: help install install-runtime run test test-sqlite test-postgres test-pkcs11 test-fast lint \
+	format lock upgrade migration-checksums bench bench-full faults faults-sync-cost clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,7 @@ test: install test-sqlite ## the whole suite on SQLite, then on PostgreSQL when 
 	else \
 		echo "PostgreSQL does not answer on $${HAVEN_TEST_DATABASE_URL:-127.0.0.1:5432}: PostgreSQL pass skipped"; \
 	fi
+	@$(MAKE) --no-print-directory test-pkcs11
 
 # Each pass runs on every core (pytest-xdist: each worker makes its own databases) and, when it
 # runs the whole suite, fails if line coverage of api/, services/ and models/ drops below the
@@ -69,6 +70,20 @@ test-sqlite: install ## the suite on SQLite only
 
 test-postgres: install ## the suite on PostgreSQL only (HAVEN_TEST_DATABASE_URL)
 	HAVEN_TEST_BACKEND=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) $(COVERAGE) $(PYTEST_ARGS)
+
+# The keyring, case, erasure and rotation tests once more with the keyring in a SoftHSM token
+# (tests/keyrings.py), on SQLite and on PostgreSQL when one answers.
+PKCS11_TESTS := tests/pkcs11 tests/services/test_keyring_contract.py tests/services/test_rotation.py \
+	tests/services/test_cases_access.py tests/cli/test_keys_cli.py tests/api/test_cases_api.py \
+	tests/api/test_cases_erasure_at_rest.py tests/api/test_cases_storage.py tests/api/test_cases_search.py
+
+test-pkcs11: install ## keyring, case, erasure, rotation tests with HAVEN_KEYRING=pkcs11 (SoftHSM)
+	HAVEN_TEST_KEYRING=pkcs11 HAVEN_TEST_BACKEND=sqlite $(BIN)/pytest $(PYTEST_ARGS) $(PKCS11_TESTS)
+	@if $(PY) -m tests.databases --probe; then \
+		HAVEN_TEST_KEYRING=pkcs11 HAVEN_TEST_BACKEND=postgresql $(BIN)/pytest $(PYTEST_ARGS) $(PKCS11_TESTS); \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is required (REQUIRE_POSTGRES) but does not answer" >&2; exit 1; \
+	fi
 
 test-fast: install ## SQLite, all cores, stop at the first failure, the 20 slowest tests
 	HAVEN_TEST_BACKEND=sqlite $(BIN)/pytest -n auto -x -q --durations=20 $(PYTEST_ARGS)

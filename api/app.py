@@ -86,7 +86,10 @@ def create_app(
             except ValidationError as error:
                 raise SystemExit(format_settings_error(error)) from None
         try:
-            runtime = build_runtime(settings)
+            # Unproven is not fatal here: `haven serve` proved the keyring before starting the
+            # workers; a worker that exits would be restarted in a loop, so one that cannot prove
+            # its keyring yet (database down) or any more refuses key use until it can.
+            runtime = build_runtime(settings, prove=False)
         except KeyringError as error:
             raise SystemExit(f"Haven cannot start: {error}") from None
     settings = runtime.settings

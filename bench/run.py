@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from sqlalchemy import create_engine
 
-from bench import chaincheck, loadgen, micro
+from bench import chaincheck, keyrings, loadgen, micro
 from bench.baseline.seed import seed_baseline
 from bench.config import (
     BASELINE_DB,
@@ -52,9 +52,20 @@ from bench.servers import (
 from bench.targets import Targets, baseline_targets, haven_targets, load_versions
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
-from services.crypto import load_keyring
+from services.crypto import init_keyring
 
-ALL = ("read", "update", "list", "search", "intake", "audit", "verify", "crypto", "shipped")
+ALL = (
+    "read",
+    "update",
+    "list",
+    "search",
+    "intake",
+    "audit",
+    "verify",
+    "crypto",
+    "shipped",
+    "keyring",
+)
 OPEN_LOOP_FRACTION = 0.5
 """The open-loop rate: this share of the slower side's median closed-loop throughput."""
 
@@ -79,7 +90,7 @@ def log(message: str) -> None:
 # --- datasets ------------------------------------------------------------------------------------
 def ensure_datasets(profile: Profile, haven_db: str, baseline_db: str, reseed: bool) -> dict:
     settings = haven_settings(haven_db)
-    keyring = load_keyring(settings)  # creates bench/cache/keyring.json (0600) when absent
+    keyring = init_keyring(settings)  # creates bench/cache/keyring.json (0600) when absent
     keyring_id = keyring.signing_public_key().hex()[:16]
     info: dict[str, Any] = {}
     for name, sources, extra, seed in (
@@ -409,6 +420,8 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             "≤ 2.0 x",
             h / b <= 2.0,
         )
+    if results.get("keyring"):
+        rows.extend(keyrings.rows(results["keyring"], _fmt))
     memory = results.get("memory")
     if memory:
         h = memory["haven"]["max_peak_rss_mib"]
@@ -479,10 +492,16 @@ def main() -> None:
         },
     }
     log(f"profile {profile.name}: {profile.cases} cases; databases {haven_db}, {baseline_db}")
+    if "keyring" in only:
+        log("keyring backends: the key file and a PKCS#11 token (SoftHSM)")
+        results["keyring"] = keyrings.keyring_backends(haven_db)
+    if only <= {"keyring"}:  # nothing else asked for: no datasets to seed
+        finish(results, args.output, started)
+        return
     results["datasets"] = ensure_datasets(profile, haven_db, baseline_db, args.reseed)
 
     settings = haven_settings(haven_db)
-    keyring = load_keyring(settings)
+    keyring = init_keyring(settings)
     haven_engine = make_engine(settings.database_url, pool_size=20, max_overflow=5)
     haven_factory = make_session_factory(haven_engine)
     baseline_engine = create_engine(database_url(baseline_db), pool_size=20, max_overflow=5)
@@ -605,12 +624,17 @@ def main() -> None:
     haven_engine.dispose()
     baseline_engine.dispose()
 
+    finish(results, args.output, started)
+
+
+def finish(results: dict[str, Any], output: str, started: float) -> None:
+    """The table, the results file, the printout."""
     rows = table_rows(results)
     results["table"] = rows
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "w") as handle:
+    with open(output, "w") as handle:
         json.dump(results, handle, indent=2, default=str)
     print()
     print(markdown(rows))
@@ -630,4 +654,4 @@ def main() -> None:
             f"multi-worker sockets (Nagle on) p50 {shipped['stock_uvicorn']['p50_ms']:.1f} ms"
         )
     print()
-    log(f"done in {results['seconds']}s; results in {args.output}")
+    log(f"done in {results['seconds']}s; results in {output}")

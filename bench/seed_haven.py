@@ -47,7 +47,7 @@ from services.cases.notes import NOTE_FIELD, NOTE_TABLE
 from services.cases.schedule import reschedule
 from services.cases.search_index import blind_index, name_values
 from services.config import Settings
-from services.crypto import Keyring, load_keyring, new_data_key
+from services.crypto import Keyring, init_keyring, new_data_key
 from services.crypto.passwords import hash_password
 from services.database import migrate
 from services.referrals.views import REFERRALS_TABLE
@@ -133,7 +133,7 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
     started = time.perf_counter()
     settings = haven_settings(db_name)
     settings.audit_checkpoint_file.unlink(missing_ok=True)
-    keyring: Keyring = load_keyring(settings)
+    keyring: Keyring = init_keyring(settings)
     engine = make_engine(settings.database_url)
     migrate(engine)
     layout = Layout(cases)
@@ -432,7 +432,7 @@ def seed_audit(db_name: str, events: int, log: Callable[[str], None] = print) ->
     started = time.perf_counter()
     settings = haven_settings(db_name)
     settings.audit_checkpoint_file.unlink(missing_ok=True)
-    keyring: Keyring = load_keyring(settings)
+    keyring: Keyring = init_keyring(settings)
     engine = make_engine(settings.database_url)
     migrate(engine)
     engine.dispose()

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from models.db import DatabaseLimits
@@ -28,7 +28,20 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     """`sqlite:///path/to/file.db` or `postgresql+psycopg://user@host/db`."""
     key_file: Path = Path("var/keyring.json")
-    """Local keyring (KEKs, blind-index root, audit signing key). Created 0600 when absent."""
+    """Local keyring (KEKs, blind-index root, audit signing key). Created 0600 by `haven migrate`
+    on a database holding no data keys, never by `serve`."""
+    keyring: Literal["file", "pkcs11"] = "file"
+    """Where the key-encryption keys live: the key file, or a PKCS#11 token (an HSM)."""
+    pkcs11_module: Path | None = None
+    """Path of the PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so) for `keyring=pkcs11`."""
+    pkcs11_token: str | None = None
+    """Label of the token holding Haven's keys."""
+    pkcs11_pin: SecretStr | None = None
+    """The token user's PIN (or give `pkcs11_pin_file`)."""
+    pkcs11_pin_file: Path | None = None
+    """A file holding the PIN (its first line), readable only by Haven's user."""
+    pkcs11_key_prefix: str = Field(default="haven", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    """Label prefix of Haven's objects in the token (`haven-kek-v1`, ...)."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 
@@ -112,6 +125,23 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @model_validator(mode="after")
+    def _check_pkcs11(self) -> Settings:
+        if self.keyring == "pkcs11":
+            missing = [
+                name
+                for name, value in (
+                    ("HAVEN_PKCS11_MODULE", self.pkcs11_module),
+                    ("HAVEN_PKCS11_TOKEN", self.pkcs11_token),
+                )
+                if not value
+            ]
+            if self.pkcs11_pin is None and self.pkcs11_pin_file is None:
+                missing.append("HAVEN_PKCS11_PIN or HAVEN_PKCS11_PIN_FILE")
+            if missing:
+                raise ValueError(f"HAVEN_KEYRING=pkcs11 needs {', '.join(missing)}")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -148,6 +178,9 @@ def format_settings_error(error: Exception) -> str:
         return str(error)
     lines = ["Invalid Haven settings:"]
     for item in error.errors():
+        if not item["loc"]:  # a rule about several variables names them itself
+            lines.append(f"  {item['msg'].removeprefix('Value error, ')}")
+            continue
         name = "HAVEN_" + "_".join(str(p) for p in item["loc"]).upper()
         lines.append(f"  {name}: {item['msg']}")
     return "\n".join(lines)

@@ -22,13 +22,15 @@ from api.app import create_app
 from models.db import make_engine
 from services.audit import install_chain_hook
 from services.config import Settings
-from services.crypto import load_keyring
+from services.crypto import init_keyring, load_keyring
+from services.crypto.setup import keyring_exists
 from services.runtime import Runtime, build_runtime
 from tests.databases import BACKEND, is_postgres, migrated_database
+from tests.keyrings import KEYRING, for_test_keyring, make_keyring, remove_token_keyring
 
 
 def pytest_report_header() -> str:
-    return f"haven test backend: {BACKEND}"
+    return f"haven test backend: {BACKEND}, keyring: {KEYRING}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -86,8 +88,11 @@ def make_settings(database_url: str, folder: Path, **overrides: object) -> Setti
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_var: Path) -> Settings:
-    return make_settings(database_url, tmp_var)
+def settings(database_url: str, tmp_var: Path) -> Iterator[Settings]:
+    """The test's settings, naming the keyring this run tests (`tests.keyrings`)."""
+    settings = for_test_keyring(make_settings(database_url, tmp_var))
+    yield settings
+    remove_token_keyring(settings)
 
 
 @pytest.fixture
@@ -117,7 +122,7 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def keyring_template(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One keyring generated per session (creating one fsyncs twice: ~10 ms)."""
     path = tmp_path_factory.mktemp("keyring") / "keyring.json"
-    load_keyring(Settings(key_file=path))
+    init_keyring(Settings(key_file=path))
     return path.read_bytes()
 
 
@@ -128,9 +133,12 @@ def runtime(
     session_factory: sessionmaker[Session],
     keyring_template: bytes,
 ) -> Runtime:
-    # Each test gets its own keyring file (a copy of the session's, mode 0600), so what a test
-    # does to it (new KEK versions, retirement) stays in that test.
-    if not settings.key_file.exists():
+    # Each test gets its own keyring (a copy of the session's key file, mode 0600, or its own
+    # objects in the token), so what a test does to it (new KEK versions, retirement) stays in
+    # that test.
+    if settings.keyring == "pkcs11":
+        make_keyring(settings)
+    elif not settings.key_file.exists():
         settings.key_file.write_bytes(keyring_template)
         settings.key_file.chmod(0o600)
     return Runtime(
@@ -162,10 +170,19 @@ def client_answering_500(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+def new_runtime(settings: Settings) -> Runtime:
+    """A runtime on a database with a keyring of its own, created first (as `haven migrate`
+    would: a runtime never creates one)."""
+    if not keyring_exists(settings):
+        make_keyring(settings)
+    return build_runtime(settings)
+
+
 @pytest.fixture
 def fresh_runtime(tmp_var: Path) -> Iterator[Runtime]:
     """A freshly migrated database of its own, with real commits."""
     with migrated_database() as url:
-        runtime = build_runtime(make_settings(url, tmp_var))
+        runtime = new_runtime(for_test_keyring(make_settings(url, tmp_var)))
         yield runtime
         runtime.engine.dispose()
+        remove_token_keyring(runtime.settings)

@@ -27,6 +27,12 @@ def health() -> HealthStatus:
     return HealthStatus(status="ok")
 
 
+def _ready(keyring: object, engine: Engine) -> bool:
+    if getattr(keyring, "problem", None) is not None:
+        return False  # the keyring is not proven against the database (yet)
+    return _database_answers(engine)
+
+
 def _database_answers(engine: Engine) -> bool:
     try:
         with engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as connection:
@@ -42,7 +48,7 @@ def _probe(request: Request) -> asyncio.Task[bool]:
     state = request.app.state
     probe: asyncio.Task[bool] | None = getattr(state, "ready_probe", None)
     if probe is None or probe.done() or probe.get_loop() is not asyncio.get_running_loop():
-        probe = asyncio.ensure_future(run_in_threadpool(_database_answers, state.engine))
+        probe = asyncio.ensure_future(run_in_threadpool(_ready, state.runtime.keyring, state.engine))
         state.ready_probe = probe
     return probe
 
@@ -50,11 +56,11 @@ def _probe(request: Request) -> asyncio.Task[bool]:
 @router.get(
     "/ready",
     response_model=HealthStatus,
-    summary="Readiness: the database answers and is migrated",
+    summary="Readiness: the database answers, is migrated, and the keyring is proven against it",
     responses={
         503: {
             "description": "Database unreachable, not migrated, or not answering within "
-            "`HAVEN_READY_TIMEOUT_SECONDS`"
+            "`HAVEN_READY_TIMEOUT_SECONDS`, or the keyring not proven against it"
         }
     },
 )
@@ -66,7 +72,7 @@ async def ready(request: Request) -> object:
     if probe.done() and not probe.cancelled() and probe.result():
         return HealthStatus(status="ready")
     detail = (
-        "The database is unreachable or not migrated."
+        "The database is unreachable or not migrated, or the keyring is not proven against it."
         if probe.done()
         else f"The database did not answer within {settings.ready_timeout_seconds:g} s."
     )

@@ -60,11 +60,23 @@ def load_runtime(*, require_schema: bool = True) -> Runtime:
 
 @app.command()
 def migrate() -> None:
-    """Bring the database to the newest schema."""
+    """Bring the database to the newest schema; on a database holding no data keys, create the
+    keyring when there is none yet."""
+    from services.crypto import KeyringError
+    from services.crypto.setup import KeyringSetupRefused, prepare_keyring
     from services.database import migrate as run_migrations
 
-    runtime = load_runtime(require_schema=False)
-    run_migrations(runtime.engine)
+    settings = load_settings()
+    try:
+        with prepare_keyring(settings) as engine:
+            run_migrations(engine)
+    except KeyringSetupRefused as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    except KeyringError as error:
+        typer.echo(f"keyring refused: {error}", err=True)
+        raise typer.Exit(1) from None
+    load_runtime().engine.dispose()  # the keyring is proven against the migrated database
     typer.echo("migrated: the database is at the newest schema")
 
 
@@ -163,6 +175,27 @@ def reset_password(
         typer.echo("  (shown once)")
 
 
+def preflight_serve(settings: Settings) -> None:
+    """Everything that would make every worker refuse, checked once before any worker starts
+    (a supervisor restarts a worker that exits, in a loop): the database's schema, and a keyring
+    that exists, is safe and is proven against the database. When the database cannot be reached
+    the server starts anyway and its keyring refuses key use (503) until it has been proven."""
+    from services.crypto import KeyringError, KeyringNotProven
+    from services.database import schema_problem
+
+    problem = schema_problem(settings.database_url)
+    if problem is not None and not problem.startswith("Cannot connect"):
+        typer.echo(f"{problem} Run `haven migrate` first.", err=True)
+        raise typer.Exit(1)
+    try:
+        build_runtime(settings).engine.dispose()
+    except KeyringNotProven as error:
+        typer.echo(f"warning: {error}", err=True)
+    except KeyringError as error:
+        typer.echo(f"keyring refused: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Address to listen on (HAVEN_HOST)."),
@@ -176,6 +209,7 @@ def serve(
     from uvicorn.supervisors import Multiprocess
 
     settings = load_settings()
+    preflight_serve(settings)
     config = uvicorn.Config(
         "api.app:create_app",
         factory=True,

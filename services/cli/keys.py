@@ -99,7 +99,13 @@ def status() -> None:
         info = key_status(runtime.session_factory, runtime.keyring)
     finally:
         runtime.engine.dispose()
-    typer.echo(f"keyring: {runtime.settings.key_file}")
+    settings = runtime.settings
+    if settings.keyring == "pkcs11":
+        typer.echo(f"keyring: PKCS#11 token {settings.pkcs11_token!r} ({settings.pkcs11_module})")
+        if settings.key_file.expanduser().exists():
+            typer.echo(f"  with the key file {settings.key_file} (a move to the token)")
+    else:
+        typer.echo(f"keyring: {settings.key_file}")
     typer.echo(f"current KEK version: {info.current_kek_version}")
     typer.echo("version  data keys")
     for version in sorted(set(info.kek_versions) | set(info.live_by_version)):
@@ -155,4 +161,62 @@ def retire(
     typer.echo(
         "Now replace your keyring backups with a copy of the current key file and destroy the "
         "older ones: they still hold the retired versions."
+    )
+
+
+@app.command("migrate-to-pkcs11")
+def migrate_to_pkcs11(
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, min=1, max=10_000, help="Data keys re-wrapped per transaction."
+    ),
+) -> None:
+    """Move every data key from the key file to the PKCS#11 token, then retire the file's KEKs.
+
+    Run with HAVEN_KEYRING=pkcs11 and the token's settings, HAVEN_KEY_FILE still naming the key
+    file. Safe while servers run with the same settings; safe to interrupt: run it again.
+    """
+    from services.crypto.handover import HandoverPlan
+    from services.crypto.handover import migrate_to_pkcs11 as run_handover
+
+    runtime = _runtime()
+    try:
+        with Progress(
+            TextColumn("re-wrapping"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        ) as progress:
+            task = progress.add_task("rewrap", total=None)
+
+            def planned(plan: HandoverPlan) -> None:
+                if plan.prepared:
+                    typer.echo(f"token prepared: KEK version {plan.token_version} generated in it")
+                else:
+                    typer.echo(f"resuming the move to the token's KEK version {plan.token_version}")
+                typer.echo(f"{plan.pending} data key(s) to re-wrap under the token")
+                progress.update(task, total=plan.pending)
+
+            result = run_handover(
+                runtime.session_factory,
+                runtime.keyring,
+                batch_size=batch_size,
+                on_plan=planned,
+                on_batch=lambda n: progress.advance(task, n),
+            )
+        info = key_status(runtime.session_factory, runtime.keyring)
+    except KeyringError as error:
+        typer.echo(f"move stopped: {error}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.engine.dispose()
+    typer.echo(f"re-wrapped {result.rewrapped} data key(s) in {result.batches} batch(es)")
+    typer.echo(f"retired KEK version(s): {', '.join(map(str, result.retired)) or 'none'}")
+    if info.pending or info.unknown_versions:
+        typer.echo("some data keys are still under older versions: run the command again", err=True)
+        raise typer.Exit(3)
+    typer.echo(
+        f"every data key is wrapped by the token (KEK version {info.current_kek_version}). "
+        "Remove HAVEN_KEY_FILE from the settings, restart Haven, and destroy the key file and its "
+        "backups once you no longer need to read database backups taken before this move."
     )

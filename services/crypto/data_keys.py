@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from pathlib import Path
 
-from sqlalchemy import inspect, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.db import READ_ONLY_OPTION
 from models.keys import DataKey
 from services.crypto.envelope import new_data_key
-from services.crypto.errors import DecryptionError, KeyringError
+from services.crypto.errors import KeyringError
 from services.crypto.keyring import Keyring, WrappedKey
 
 
@@ -31,7 +27,7 @@ def create_data_key(session: Session, keyring: Keyring) -> tuple[uuid.UUID, byte
     row = DataKey(kek_version=wrapped.kek_version, wrapped_key=wrapped.blob)
     session.add(row)
     session.flush()
-    if wrapped.kek_version not in keyring.kek_versions():
+    if not keyring.holds_kek_version(wrapped.kek_version):
         # `haven keys retire` destroyed that version while this insert waited for its table lock
         wrapped = keyring.wrap_data_key(dek)
         row.kek_version, row.wrapped_key = wrapped.kek_version, wrapped.blob
@@ -81,40 +77,3 @@ def destroy_data_key(session: Session, data_key_id: uuid.UUID) -> None:
         row.wrapped_key = None
         row.destroyed_at = row.destroyed_at or utcnow()
         session.flush()
-
-
-def check_keyring_matches(engine: Engine, keyring: Keyring) -> None:
-    """Refuse to start with a keyring that cannot unwrap a live data key of the newest version.
-
-    Catches the dangerous slip of a wrong or missing `HAVEN_KEY_FILE`: a fresh keyring would be
-    created silently, old cases would be unreadable and new ones written under the wrong keys.
-    Does nothing when the database does not exist yet, is not migrated, holds no live data key,
-    or cannot be reached (the health check reports that).
-    """
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if not database or database == ":memory:" or not Path(database).exists():
-            return
-    try:
-        with engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY_OPTION: True})
-            if not inspect(connection).has_table(DataKey.__tablename__):
-                return
-            row = connection.execute(
-                select(DataKey.id, DataKey.kek_version, DataKey.wrapped_key)
-                .where(DataKey.wrapped_key.is_not(None))
-                .order_by(DataKey.kek_version.desc())  # indexed: no scan at startup
-                .limit(1)
-            ).first()
-    except DBAPIError:
-        return
-    if row is None or row.wrapped_key is None:
-        return
-    try:
-        keyring.unwrap_data_key(WrappedKey(kek_version=row.kek_version, blob=row.wrapped_key))
-    except (DecryptionError, KeyringError) as error:
-        raise KeyringError(
-            f"this keyring cannot unwrap the database's data keys ({error}). Is HAVEN_KEY_FILE "
-            "the keyring this database was written with? Restore it from its backup; do not "
-            "start Haven with a new keyring against existing data."
-        ) from None

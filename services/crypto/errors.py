@@ -17,3 +17,12 @@ class KeyringUnavailable(KeyringError):
     a key that is gone for good (a destroyed data key, a retired KEK). The API answers 503 with
     Retry-After for this one and its subclasses: the operator can fix it, and the same request
     then succeeds."""
+
+
+class KeyringNotProven(KeyringUnavailable):
+    """The database could not be reached, so the keyring could not be proven yet."""
+
+
+class KeyringMismatch(KeyringUnavailable):
+    """The keyring cannot unwrap the database's data keys: it is not the one they were written
+    under (a wrong or replaced HAVEN_KEY_FILE, another token)."""

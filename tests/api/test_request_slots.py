@@ -18,8 +18,8 @@ import pytest
 from api.app import create_app
 from api.routing import request_slots
 from services.policy import Role
-from services.runtime import Runtime, build_runtime
-from tests.conftest import make_settings
+from services.runtime import Runtime
+from tests.conftest import make_settings, new_runtime
 from tests.databases import is_postgres, migrated_database
 from tests.factories import API, make_agency, make_user, user_headers
 
@@ -31,7 +31,7 @@ def small_pool_runtime(tmp_var: Path) -> Iterator[Runtime]:
     """A fresh database with real commits and a two-connection pool (PostgreSQL honours the
     pool settings; SQLite keeps SQLAlchemy's default pool of 5 + 10)."""
     with migrated_database() as url:
-        runtime = build_runtime(make_settings(url, tmp_var, db_pool_size=2, db_max_overflow=0))
+        runtime = new_runtime(make_settings(url, tmp_var, db_pool_size=2, db_max_overflow=0))
         yield runtime
         runtime.engine.dispose()
 

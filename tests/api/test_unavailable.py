@@ -31,9 +31,9 @@ from models.db import make_engine, make_session_factory
 from services import availability
 from services.crypto import KeyringError, KeyringUnavailable, load_keyring
 from services.policy import Role
-from services.runtime import Runtime, build_runtime
+from services.runtime import Runtime
 from tests.api.test_cases_helpers import body
-from tests.conftest import make_settings
+from tests.conftest import make_settings, new_runtime
 from tests.databases import is_postgres, migrated_database
 from tests.factories import API, TEST_PASSWORD, make_agency, make_user, user_headers
 from tests.live import free_port, live_server
@@ -120,7 +120,7 @@ def test_a_full_connection_table_answers_503_naming_the_limit(
 @pytest.fixture
 def fresh(tmp_var: Path) -> Iterator[Runtime]:
     with migrated_database() as url:
-        runtime = build_runtime(make_settings(url, tmp_var))
+        runtime = new_runtime(make_settings(url, tmp_var))
         yield runtime
         runtime.engine.dispose()
 

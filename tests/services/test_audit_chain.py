@@ -35,7 +35,7 @@ from services.audit.checkpoints import Checkpointer
 from services.audit.context import RequestMeta, request_scope
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
-from services.crypto import Keyring, load_keyring
+from services.crypto import Keyring, init_keyring
 from services.policy import Principal, Role
 from tests.databases import is_postgres
 
@@ -55,7 +55,7 @@ CLIENT = Principal(
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return load_keyring(settings)
+    return init_keyring(settings)
 
 
 @pytest.fixture
@@ -313,7 +313,7 @@ def test_a_checkpoint_signed_by_another_key_or_altered_makes_the_log_invalid(
     db: Session, settings: Settings, keyring: Keyring, tmp_path: Path
 ) -> None:
     append(db, 6)
-    stranger = load_keyring(settings.model_copy(update={"key_file": tmp_path / "other.json"}))
+    stranger = init_keyring(settings.model_copy(update={"key_file": tmp_path / "other.json"}))
     Checkpointer(settings, stranger).write(6, row(db, 6)["hash"])
     report = verify(db, settings, keyring)
     assert (report.valid, report.first_invalid_seq) == (False, 6)

@@ -19,12 +19,13 @@ from services.audit import checkpoints
 from services.audit.checkpoints import Checkpointer
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
-from services.crypto import Keyring, load_keyring
+from services.crypto import Keyring
+from tests.keyrings import open_keyring
 
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return load_keyring(settings)
+    return open_keyring(settings)
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ from services.audit.checkpoints import Checkpointer, read_checkpoints, signed_me
 from services.audit.log import CHECKPOINTER_KEY
 from services.audit.verify import verify_log
 from services.config import Settings
-from services.crypto import Keyring, load_keyring, verify_signature
+from services.crypto import Keyring, init_keyring, verify_signature
 
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return load_keyring(settings)
+    return init_keyring(settings)
 
 
 def seqs_in(path: Path) -> list[int]:

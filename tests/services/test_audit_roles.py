@@ -20,7 +20,7 @@ from sqlalchemy.exc import DatabaseError
 from models.db import make_engine, make_session_factory
 from services import audit
 from services.audit.verify import verify_log
-from services.crypto import load_keyring
+from services.crypto import init_keyring
 from tests.conftest import make_settings
 from tests.databases import migrated_database, pg_server_url
 
@@ -117,5 +117,5 @@ def test_a_dba_who_switches_the_triggers_off_can_tamper_and_verify_catches_it(
         conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
     settings = make_settings(owner.url.render_as_string(False), tmp_path)
     with owner.connect() as conn:
-        report = verify_log(conn, settings, load_keyring(settings))
+        report = verify_log(conn, settings, init_keyring(settings))
     assert (report.valid, report.first_invalid_seq) == (False, 4)

@@ -18,7 +18,7 @@ from services.cases.access import (
 )
 from services.cases.intake import create_case
 from services.config import Settings
-from services.crypto import DecryptionError, Keyring, load_keyring
+from services.crypto import DecryptionError, Keyring, init_keyring
 from services.errors import Forbidden, NotFound
 from services.policy import Action, Role
 from tests.factories import case_body, make_agency, make_user, principal_of
@@ -40,7 +40,7 @@ BODY: dict[str, Any] = case_body(
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return load_keyring(settings)
+    return init_keyring(settings)
 
 
 def test_access_interface(db: Session, keyring: Keyring, settings: Settings) -> None:

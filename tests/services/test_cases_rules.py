@@ -24,7 +24,7 @@ from services.cases.schedule import next_action_due
 from services.cases.stages import STAGES, TRANSITIONS, can_move
 from services.cases.update import apply_changes
 from services.config import Settings
-from services.crypto import Keyring, load_keyring
+from services.crypto import Keyring, init_keyring
 from services.errors import InvalidInput, PreconditionFailed, PreconditionRequired
 from services.kit.idempotency import fingerprint, key_hash
 
@@ -150,7 +150,7 @@ def test_decode_cursor_never_crashes(garbage: str) -> None:
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return load_keyring(settings)
+    return init_keyring(settings)
 
 
 def test_fingerprint_is_keyed_canonical_and_opaque(keyring: Keyring, settings: Settings) -> None:
@@ -159,7 +159,7 @@ def test_fingerprint_is_keyed_canonical_and_opaque(keyring: Keyring, settings: S
     assert a == b and len(a) == 64 and "Amal" not in a
     assert a != fingerprint(keyring, "case.create", {"x": "Amal", "y": [2, 1]})
     assert a != fingerprint(keyring, "note.create:1", {"x": "Amal", "y": [1, 2]})
-    other = load_keyring(
+    other = init_keyring(
         settings.model_copy(update={"key_file": settings.key_file.with_name("k2.json")})
     )
     assert a != fingerprint(other, "case.create", {"x": "Amal", "y": [1, 2]})

@@ -17,7 +17,7 @@ from services.cases import search_index
 from services.cases.intake import create_case
 from services.cases.listing import CaseQuery, list_cases
 from services.config import Settings
-from services.crypto import BlindIndex, Keyring, load_keyring, normalise
+from services.crypto import BlindIndex, Keyring, init_keyring, normalise
 from services.policy import Principal, Role
 from tests.factories import OMIT, case_body, make_agency, make_user
 
@@ -61,7 +61,7 @@ def corpus(
         "blind_index",
         lambda keyring, settings: TinyIndex(keyring, 100),  # noqa: ARG005  replaced signature
     )
-    keyring = load_keyring(settings)
+    keyring = init_keyring(settings)
     agency = make_agency(db)
     user = make_user(db, agency, Role.SUPERVISOR)
     owner = make_user(db, agency, Role.CASEWORKER)

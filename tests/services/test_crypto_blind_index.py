@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.config import Settings
-from services.crypto import BlindIndex, Keyring, load_keyring
+from services.crypto import BlindIndex, Keyring, init_keyring
 from services.crypto.blind_index import blind_index_bits
 
 
 @pytest.fixture
 def keyring(tmp_path: Path) -> Keyring:
-    return load_keyring(Settings(key_file=tmp_path / "keyring.json"))
+    return init_keyring(Settings(key_file=tmp_path / "keyring.json"))
 
 
 @settings(max_examples=300)
@@ -52,7 +52,7 @@ def test_tokens_are_short_hex_stable_and_per_field(keyring: Keyring, tmp_path: P
     names = [f"name {i}" for i in range(50)]
     given = [index.token("given_name", n) for n in names]
     assert given != [index.token("family_name", n) for n in names]
-    other = BlindIndex(load_keyring(Settings(key_file=tmp_path / "other.json")), 100_000)
+    other = BlindIndex(init_keyring(Settings(key_file=tmp_path / "other.json")), 100_000)
     assert given != [other.token("given_name", n) for n in names]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.base import utcnow
 from models.identity import LoginFailure
 from services.config import Settings
-from services.crypto import DecryptionError, Keyring, load_keyring, passwords, totp
+from services.crypto import DecryptionError, Keyring, init_keyring, passwords, totp
 from services.errors import InvalidInput
 from services.identity import mfa, rules, throttle
 from services.identity.auth import MFA_ENROL, PASSWORD_CHANGE, required_steps
@@ -132,7 +132,7 @@ def test_the_uri_names_issuer_and_account() -> None:
 
 @pytest.fixture
 def keyring(settings: Settings) -> Keyring:
-    return load_keyring(settings)
+    return init_keyring(settings)
 
 
 def test_a_code_is_accepted_once_and_never_for_an_earlier_step(

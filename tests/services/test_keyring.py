@@ -17,12 +17,17 @@ from services.crypto import (
     KeyringError,
     WrappedKey,
     create_data_key,
-    load_keyring,
+    init_keyring,
     new_data_key,
     verify_signature,
 )
 from services.crypto.keyring import LocalFileKeyring
 from services.runtime import Runtime, build_runtime
+from tests.keyrings import is_pkcs11
+
+pytestmark = pytest.mark.skipif(
+    is_pkcs11(), reason="the key file's custody; a token's is tested in tests/pkcs11"
+)
 
 
 def _settings(path: Path) -> Settings:
@@ -31,7 +36,7 @@ def _settings(path: Path) -> Settings:
 
 def test_created_0600_in_a_new_folder_on_first_start(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "var" / "keyring.json"
-    keyring = load_keyring(_settings(path))
+    keyring = init_keyring(_settings(path))
     assert isinstance(keyring, Keyring)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert keyring.current_kek_version() == 1
@@ -46,10 +51,10 @@ def test_created_0600_in_a_new_folder_on_first_start(tmp_path: Path) -> None:
 
 def test_a_second_start_loads_the_same_keys(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
-    first = load_keyring(_settings(path))
+    first = init_keyring(_settings(path))
     dek = new_data_key()
     wrapped = first.wrap_data_key(dek)
-    second = load_keyring(_settings(path))
+    second = init_keyring(_settings(path))
     assert second.unwrap_data_key(wrapped) == dek
     assert second.system_key("totp") == first.system_key("totp")
     assert second.signing_public_key() == first.signing_public_key()
@@ -58,16 +63,16 @@ def test_a_second_start_loads_the_same_keys(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o620])
 def test_refused_when_group_or_others_have_access(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "keyring.json"
-    load_keyring(_settings(path))
+    init_keyring(_settings(path))
     path.chmod(mode)
     with pytest.raises(KeyringError, match="chmod 600"):
-        load_keyring(_settings(path))
+        init_keyring(_settings(path))
 
 
 def test_a_running_keyring_refuses_a_file_that_became_readable(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
-    keyring = load_keyring(_settings(path))
-    other = load_keyring(_settings(path))
+    keyring = init_keyring(_settings(path))
+    other = init_keyring(_settings(path))
     other.add_kek_version()
     path.chmod(0o644)
     with pytest.raises(KeyringError, match="group or others"):
@@ -80,11 +85,11 @@ def test_damaged_files_are_refused_clearly(tmp_path: Path) -> None:
         path.write_text(content)
         path.chmod(0o600)
         with pytest.raises(KeyringError):
-            load_keyring(_settings(path))
+            init_keyring(_settings(path))
 
 
 def test_wrapped_keys_name_their_version_and_unwrap_after_rotation(tmp_path: Path) -> None:
-    keyring = load_keyring(_settings(tmp_path / "keyring.json"))
+    keyring = init_keyring(_settings(tmp_path / "keyring.json"))
     dek = new_data_key()
     old = keyring.wrap_data_key(dek)
     assert old.kek_version == 1
@@ -105,8 +110,8 @@ def test_wrapped_keys_name_their_version_and_unwrap_after_rotation(tmp_path: Pat
 
 
 def test_another_keyring_file_cannot_unwrap(tmp_path: Path) -> None:
-    one = load_keyring(_settings(tmp_path / "a" / "keyring.json"))
-    two = load_keyring(_settings(tmp_path / "b" / "keyring.json"))
+    one = init_keyring(_settings(tmp_path / "a" / "keyring.json"))
+    two = init_keyring(_settings(tmp_path / "b" / "keyring.json"))
     wrapped = one.wrap_data_key(new_data_key())
     with pytest.raises(DecryptionError):
         two.unwrap_data_key(wrapped)
@@ -116,8 +121,8 @@ def test_another_keyring_file_cannot_unwrap(tmp_path: Path) -> None:
 
 def test_a_stale_process_picks_up_a_new_version_from_disk(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
-    worker = load_keyring(_settings(path))
-    rotator = load_keyring(_settings(path))
+    worker = init_keyring(_settings(path))
+    rotator = init_keyring(_settings(path))
     version = rotator.add_kek_version()
     dek = new_data_key()
     wrapped = rotator.wrap_data_key(dek)
@@ -127,7 +132,7 @@ def test_a_stale_process_picks_up_a_new_version_from_disk(tmp_path: Path) -> Non
 
 
 def test_system_keys_and_index_keys_are_separate_per_purpose(tmp_path: Path) -> None:
-    keyring = load_keyring(_settings(tmp_path / "keyring.json"))
+    keyring = init_keyring(_settings(tmp_path / "keyring.json"))
     derived = {
         keyring.system_key("totp"),
         keyring.system_key("totp2"),
@@ -142,8 +147,8 @@ def test_system_keys_and_index_keys_are_separate_per_purpose(tmp_path: Path) -> 
 
 
 def test_signatures_verify_only_for_the_right_message_and_key(tmp_path: Path) -> None:
-    one = load_keyring(_settings(tmp_path / "a.json"))
-    two = load_keyring(_settings(tmp_path / "b.json"))
+    one = init_keyring(_settings(tmp_path / "a.json"))
+    two = init_keyring(_settings(tmp_path / "b.json"))
     signature = one.sign(b"checkpoint 42 abcdef")
     assert len(signature) == 64
     assert verify_signature(one.signing_public_key(), b"checkpoint 42 abcdef", signature)
@@ -155,14 +160,14 @@ def test_signatures_verify_only_for_the_right_message_and_key(tmp_path: Path) ->
 
 
 def _add_versions(path: str, count: int) -> None:
-    keyring = LocalFileKeyring(Path(path))
+    keyring = LocalFileKeyring(Path(path), create=True)
     for _ in range(count):
         keyring.add_kek_version()
 
 
 def test_concurrent_processes_adding_versions_lose_none(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
-    first = load_keyring(_settings(path))
+    first = init_keyring(_settings(path))
     wrapped = first.wrap_data_key(dek := new_data_key())
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_add_versions, args=(str(path), 5)) for _ in range(3)]
@@ -171,7 +176,7 @@ def test_concurrent_processes_adding_versions_lose_none(tmp_path: Path) -> None:
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
-    final = load_keyring(_settings(path))
+    final = init_keyring(_settings(path))
     assert final.kek_versions() == list(range(1, 17))
     assert final.current_kek_version() == 16
     assert final.unwrap_data_key(wrapped) == dek
@@ -184,7 +189,7 @@ def test_a_failed_write_leaves_the_old_file_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "keyring.json"
-    keyring = load_keyring(_settings(path))
+    keyring = init_keyring(_settings(path))
     before = path.read_bytes()
 
     def crash(*_args: object) -> None:
@@ -195,7 +200,7 @@ def test_a_failed_write_leaves_the_old_file_intact(
         keyring.add_kek_version()
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert load_keyring(_settings(path)).kek_versions() == [1]
+    assert init_keyring(_settings(path)).kek_versions() == [1]
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -215,7 +220,7 @@ def test_a_keyring_that_does_not_match_the_database_refuses_to_start(
 
 def test_retired_versions_are_gone_from_the_file_and_never_reused(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
-    keyring = load_keyring(_settings(path))
+    keyring = init_keyring(_settings(path))
     old_key = json.loads(path.read_text())["keks"][0]["key"]
     keyring.add_kek_version()
     with pytest.raises(KeyringError, match="current"):
@@ -223,7 +228,7 @@ def test_retired_versions_are_gone_from_the_file_and_never_reused(tmp_path: Path
     assert keyring.retire_kek_versions([1, 99]) == [1]
     assert old_key not in path.read_text()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    reloaded = load_keyring(_settings(path))
+    reloaded = init_keyring(_settings(path))
     assert reloaded.kek_versions() == [2]
     assert reloaded.retired_kek_versions() == [1]
     assert reloaded.add_kek_version() == 3

@@ -31,6 +31,7 @@ from services.crypto.envelope import gcm_encrypt
 from services.crypto.keyring import _wrap_aad
 from services.crypto.rotation import begin_rotation, key_status, retire_old_versions, rotate
 from services.runtime import Runtime
+from tests.keyrings import is_pkcs11, settings_env
 
 
 def _make_keys(
@@ -214,8 +215,8 @@ def test_rotation_killed_mid_run_resumes_to_completion(fresh_runtime: Runtime) -
     settings = fresh_runtime.settings
     env = {
         **os.environ,
+        **settings_env(settings),
         "HAVEN_DATABASE_URL": settings.database_url,
-        "HAVEN_KEY_FILE": str(settings.key_file),
         "HAVEN_AUDIT_CHECKPOINT_FILE": str(settings.audit_checkpoint_file),
     }
     command = [sys.executable, "-c", "from services.cli import main; main()", "keys", "rotate"]
@@ -290,10 +291,14 @@ def test_retiring_old_versions_makes_pre_rotation_backups_unreadable(runtime: Ru
     assert status.live_by_version == {2: 3}
 
 
+@pytest.mark.skipif(
+    is_pkcs11(), reason="simulates a worker holding a KEK in memory, which only the key file does"
+)
 def test_a_key_wrapped_under_a_version_retired_meanwhile_is_rewrapped(runtime: Runtime) -> None:
     factory, keyring = runtime.session_factory, runtime.keyring
     server = load_keyring(runtime.settings)
-    stale_kek = server._material.keks[1]  # type: ignore[attr-defined]  # what a worker held in memory before the rotation
+    # what a worker held in memory before the rotation
+    stale_kek = server._material.keks[1]  # type: ignore[attr-defined]
 
     class StaleWorker:
         """Delegates to `server`, but its first wrap is under version 1 (wrapped before retire)."""
