@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 StaffRole = Literal["system_admin", "agency_admin", "supervisor", "caseworker", "auditor"]
 
 
+DATABASE_URL_SCHEMES = ("sqlite:", "postgresql+psycopg:", "postgresql:", "postgres:")
+"""Every database URL Haven accepts starts with one of these (it picks its own driver)."""
+
+
 def default_database_url() -> str:
     return f"sqlite:///{Path('var/haven.db').resolve()}"
 
@@ -25,7 +29,8 @@ class Settings(BaseSettings):
 
     # --- storage -----------------------------------------------------------------------------
     database_url: str = Field(default_factory=default_database_url)
-    """`sqlite:///path/to/file.db` or `postgresql+psycopg://user@host/db`."""
+    """`sqlite:///path/to/file.db`, or PostgreSQL as `postgresql+psycopg://user@host/db`
+    (`postgresql://` and `postgres://` mean the same: Haven picks its own driver)."""
     key_file: Path = Path("var/keyring.json")
     """Local keyring (KEKs, blind-index root, audit signing key). Created 0600 when absent."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -83,8 +88,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
-            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if not value.startswith(DATABASE_URL_SCHEMES):
+            raise ValueError(
+                "must start with "
+                + ", ".join(f"{scheme}//" for scheme in DATABASE_URL_SCHEMES)
+                + " (e.g. sqlite:///var/haven.db or postgresql+psycopg://user@host/db)"
+            )
         return value
 
 

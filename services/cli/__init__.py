@@ -45,7 +45,7 @@ def load_runtime(*, require_schema: bool = True) -> Runtime:
     if require_schema:
         problem = schema_problem(settings.database_url)
         if problem is not None:
-            typer.echo(f"{problem} Set HAVEN_DATABASE_URL, or run `haven migrate` first.", err=True)
+            typer.echo(problem, err=True)
             raise typer.Exit(1)
     try:
         return build_runtime(settings)
@@ -171,7 +171,10 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from services.cli.preflight import preflight
+
     settings = load_settings()
+    preflight(settings)
     config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
