@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import PrincipalDep, SessionDep
+from api.openapi import requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import AgencyCreate, AgencyList, AgencyOut
 from services.identity import admin
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
@@ -34,13 +36,19 @@ CursorQuery = Annotated[
             "description": "An agency with that name exists",
         }
     },
+    openapi_extra=requires(Action.AGENCY_CREATE),
 )
 def create_agency(body: AgencyCreate, principal: PrincipalDep, session: SessionDep) -> AgencyOut:
     agency = admin.create_agency(session, principal, name=body.name)
     return AgencyOut(id=agency.id, name=agency.name)
 
 
-@router.get("/agencies", response_model=AgencyList, summary="List agencies, by name")
+@router.get(
+    "/agencies",
+    response_model=AgencyList,
+    summary="List agencies, by name",
+    openapi_extra=requires(Action.AGENCY_LIST),
+)
 def list_agencies(
     principal: PrincipalDep,
     session: SessionDep,

@@ -40,7 +40,7 @@ from tests.builders import TEST_PASSWORD, make_agency, make_user, user_headers
 from tests.conftest import make_settings
 from tests.databases import is_postgres, migrated_database
 
-UNAVAILABLE = "https://haven.example/problems/unavailable"
+UNAVAILABLE = "/problems/unavailable"
 
 
 def _unavailable_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
