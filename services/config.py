@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     audit_checkpoint_url: str | None = None
     """Optional URL that each signed checkpoint is also POSTed to."""
 
+    # --- backups -----------------------------------------------------------------------------
+    escrow_recipient: str | None = None
+    """age public key (`age1…`) that `haven backup` encrypts the keyring to; its identity (the
+    recovery key) is kept offline and only needed by `haven restore`."""
+
     @field_validator("mfa_required_roles", mode="before")
     @classmethod
     def _split_roles(cls, value: object) -> object:

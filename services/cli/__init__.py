@@ -12,6 +12,8 @@ import typer
 from pydantic import ValidationError
 
 from services.cli import audit as audit_commands
+from services.cli import backup as backup_commands
+from services.cli import jobs as job_commands
 from services.cli import keys as key_commands
 from services.config import Settings, format_settings_error
 from services.runtime import Runtime, build_runtime
@@ -24,6 +26,9 @@ app = typer.Typer(
 )
 app.add_typer(audit_commands.app, name="audit", help="Verify and checkpoint the audit log.")
 app.add_typer(key_commands.app, name="keys", help="Key-encryption keys: rotate, status.")
+app.add_typer(
+    job_commands.app, name="jobs", help="Periodic work: checkpoints, purges, sweeps; status."
+)
 
 
 def load_settings() -> Settings:
@@ -197,6 +202,10 @@ def serve(
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     Multiprocess(config, sockets=[sock]).run()
+
+
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 
 
 def main() -> None:
