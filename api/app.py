@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api.errors import ErrorBoundaryMiddleware, register_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.openapi import install_openapi
+from api.openapi import install_openapi, operation_id
 from api.problems import PROBLEM_RESPONSES
 from api.routers import (
     agencies,
@@ -20,6 +20,7 @@ from api.routers import (
     auth,
     cases,
     health,
+    problems,
     reference,
     referrals,
     users,
@@ -105,6 +106,7 @@ def create_app(
         redoc_url=None,
         static_url="/docs-assets",
         swagger_ui_parameters={"persistAuthorization": False, "displayRequestDuration": True},
+        generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -113,6 +115,7 @@ def create_app(
 
     register_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(problems.router)
     app.include_router(api_router())
     _require_transactional(app)
     install_openapi(app)

@@ -10,7 +10,7 @@ from typing import Any
 from asgi_correlation_id import correlation_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import PROBLEM_MEDIA_TYPE
+from api.problems import PROBLEM_MEDIA_TYPE, problem_type_uri
 from services.audit.context import RequestMeta, request_scope
 
 access_log = logging.getLogger("haven.access")
@@ -70,7 +70,7 @@ class BodySizeLimitMiddleware:
         request_id = correlation_id.get()
         body = json.dumps(
             {
-                "type": "https://haven.example/problems/payload-too-large",
+                "type": problem_type_uri(413),
                 "title": "Payload too large",
                 "status": 413,
                 "detail": f"The request body is larger than {self.max_bytes} bytes.",

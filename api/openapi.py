@@ -1,30 +1,168 @@
-"""Finishing touches on the generated OpenAPI document, so /docs tells partners the truth:
+"""Finishing touches on the generated OpenAPI document, so /docs (and generated clients) tell
+integrators the truth. Everything here is automatic, so a new route follows it by itself:
 
+- operation ids read well in generated code: `<resource>_<what>` (`cases_create`,
+  `referrals_approve`), see `operation_id`;
+- each operation's security requirement names who may call it: the staff roles and partner
+  scopes of the policy action the route declares with `openapi_extra=requires(Action.X)`; the
+  partner OAuth2 scheme appears only where a partner scope allows the action;
+- public operations (`/health`, `/ready`, logging in, the token endpoint, the problem pages) say
+  so with an empty security requirement, and the login endpoints list no 403/404 boilerplate;
+- `servers` names this server (relative URL: right behind any proxy or host name);
 - error answers carry the `Problem` schema under `application/problem+json`, the media type the
   server really sends (FastAPI files an additional response's model under `application/json`);
-- state-changing case and referral operations list 409 (and PATCH /cases/{id} lists 412 and 428);
-- partner operations also accept the OAuth2 client-credentials flow, so a partner can authorise
-  in /docs with its client id and secret instead of pasting a token.
+- state-changing case and referral operations list 409 (and PATCH /cases/{id} lists 412 and 428).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from api.problems import PROBLEM_MEDIA_TYPE
+from services.policy import ROLE_ACTIONS, SCOPE_ACTIONS, Action, Role
 
 API = "/api/v1"
+BEARER = "HTTPBearer"
 CLIENT_CREDENTIALS = "PartnerClientCredentials"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-PARTNER_PATHS = (f"{API}/referrals", f"{API}/reference/", f"{API}/auth/me", f"{API}/auth/logout")
 EXTRA_STATUSES = {
     409: "The record's state does not allow this (or it changed meanwhile); nothing was changed",
     412: "If-Match names a version that is no longer current: read the record again",
     428: "If-Match is required",
 }
+PUBLIC_WITHOUT = ("403", "404")
+"""Boilerplate answers a public operation (no token) can never give."""
+
+ACTION_KEY = "x-haven-action"
+ANY_CALLER = "any"
+"""Any valid token: staff of every role, and partner clients (`/auth/me`, `/auth/logout`)."""
+ANY_STAFF = "staff"
+"""Any staff token, including one restricted to first-login steps (password change, MFA)."""
+
+SCOPES = {
+    "referrals:read": "Read referrals addressed to your agency",
+    "referrals:respond": "Accept, decline, update and complete them",
+}
+
+
+STAFF_ONLY_KEY = "x-haven-staff-only"
+
+
+def requires(action: Action | str, *, partners: bool = True) -> dict[str, Any]:
+    """`openapi_extra` for a route: the policy action it performs (or `ANY_CALLER`/`ANY_STAFF`),
+    from which the document derives the roles and scopes in its security requirement.
+
+    `partners=False` for a route a partner's scope lets through but whose records a partner
+    can never see (a case's referrals: partners see no case), so the document offers partners
+    nothing there."""
+    extra: dict[str, Any] = {ACTION_KEY: str(action)}
+    if not partners:
+        extra[STAFF_ONLY_KEY] = True
+    return extra
+
+
+# --- operation ids ---------------------------------------------------------------------------
+
+_PARAMETER = re.compile(r"^\{.*\}$")
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _without(words: list[str], phrase: list[str]) -> list[str]:
+    n = len(phrase)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i : i + n] == phrase:
+            i += n
+            continue
+        out.append(words[i])
+        i += 1
+    return out
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<resource>_<what>`: the first path segment after `/api/v1` (hyphens as underscores),
+    then the endpoint function's name with that resource's own words taken out.
+
+    `POST /api/v1/cases` `create_case` → `cases_create`; `POST /referrals/{id}/approve`
+    `approve_referral` → `referrals_approve`; `GET /cases/{id}/referrals` `list_case_referrals`
+    → `cases_list_referrals`; `GET /health` `health` → `health`. So name an endpoint function
+    `<verb>[_<object>]`; a test checks every id against this rule and for uniqueness.
+    """
+    path = route.path_format.removeprefix(API)
+    segments = [s for s in path.split("/") if s and not _PARAMETER.match(s)]
+    resource = segments[0].replace("-", "_").lower() if segments else "root"
+    plural = resource.split("_")
+    singular = [*plural[:-1], _singular(plural[-1])]
+    words = route.name.lower().split("_")
+    rest = _without(_without(words, plural), singular)
+    return "_".join([resource, *rest]) if rest else resource
+
+
+# --- security --------------------------------------------------------------------------------
+
+
+def who_may(action: str) -> tuple[list[str], list[str]]:
+    """(staff roles, partner scopes) that may attempt `action` (object checks come after)."""
+    if action == ANY_CALLER:
+        return [role.value for role in Role], sorted(SCOPES)
+    if action == ANY_STAFF:
+        return [role.value for role in Role], []
+    known = Action(action)
+    roles = [role.value for role in Role if role in ROLE_ACTIONS.get(known, frozenset())]
+    scope = SCOPE_ACTIONS.get(known)
+    return roles, [str(scope)] if scope else []
+
+
+def _who_line(roles: list[str], scopes: list[str]) -> str:
+    parts = []
+    if roles:
+        parts.append("staff with the role " + " or ".join(f"`{r}`" for r in roles))
+    if scopes:
+        parts.append("partner clients with the scope " + " or ".join(f"`{s}`" for s in scopes))
+    return "**Who may call:** " + ("; ".join(parts) if parts else "nobody") + "."
+
+
+def _secure(operation: dict[str, Any]) -> None:
+    action = operation.get(ACTION_KEY)
+    if action is None:
+        return  # bearer as FastAPI declared it; a test insists every operation declares one
+    roles, scopes = who_may(str(action))
+    if operation.pop(STAFF_ONLY_KEY, False):
+        scopes = []
+    # OpenAPI 3.1: for a non-OAuth2 scheme the list names the roles it needs. A partner's token
+    # is a bearer token too, so the bearer requirement lists the scopes as well.
+    security: list[dict[str, list[str]]] = [{BEARER: roles + scopes}]
+    if scopes:
+        security.append({CLIENT_CREDENTIALS: scopes})
+    operation["security"] = security
+    operation["x-haven-roles"] = roles
+    operation["x-haven-scopes"] = scopes
+    description = operation.get("description") or operation.get("summary", "")
+    operation["description"] = f"{description}\n\n{_who_line(roles, scopes)}".strip()
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+def _describe_parameter(parameter: dict[str, Any]) -> None:
+    """A path parameter `<thing>_id` says what it is when its route did not say more."""
+    name = str(parameter.get("name", ""))
+    if parameter.get("in") == "path" and name.endswith("_id") and not parameter.get("description"):
+        thing = name.removesuffix("_id").replace("_", " ")
+        parameter["description"] = f"The {thing}'s id (as returned when it was created)."
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -32,20 +170,13 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 def _finish(document: dict[str, Any]) -> dict[str, Any]:
+    document["servers"] = [{"url": "/", "description": "This Haven server"}]
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes[CLIENT_CREDENTIALS] = {
         "type": "oauth2",
         "description": "Partner agencies: your API client's id and secret (OAuth2 client "
         "credentials, `POST /api/v1/auth/token`).",
-        "flows": {
-            "clientCredentials": {
-                "tokenUrl": f"{API}/auth/token",
-                "scopes": {
-                    "referrals:read": "Read referrals addressed to your agency",
-                    "referrals:respond": "Accept, decline, update and complete them",
-                },
-            }
-        },
+        "flows": {"clientCredentials": {"tokenUrl": f"{API}/auth/token", "scopes": SCOPES}},
     }
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
@@ -63,9 +194,16 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:
             if method == "patch" and path == f"{API}/cases/{{case_id}}":
                 responses.setdefault("412", _problem(EXTRA_STATUSES[412]))
                 responses.setdefault("428", _problem(EXTRA_STATUSES[428]))
-            security = operation.get("security")
-            if security and path.startswith(PARTNER_PATHS):
-                security.append({CLIENT_CREDENTIALS: []})
+            if not operation.get("description") and operation.get("summary"):
+                operation["description"] = operation["summary"]
+            for parameter in operation.get("parameters", []):
+                _describe_parameter(parameter)
+            if not operation.get("security"):
+                operation["security"] = []  # public: say so explicitly
+                for code in PUBLIC_WITHOUT:
+                    responses.pop(code, None)
+            else:
+                _secure(operation)
     return document
 
 

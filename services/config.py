@@ -17,6 +17,10 @@ from models.db import DatabaseLimits
 from services.identity.enums import Role
 
 
+DATABASE_URL_SCHEMES = ("sqlite:", "postgresql+psycopg:", "postgresql:", "postgres:")
+"""Every database URL Haven accepts starts with one of these (it picks its own driver)."""
+
+
 def default_database_url() -> str:
     return f"sqlite:///{Path('var/haven.db').resolve()}"
 
@@ -26,7 +30,8 @@ class Settings(BaseSettings):
 
     # --- storage -----------------------------------------------------------------------------
     database_url: str = Field(default_factory=default_database_url)
-    """`sqlite:///path/to/file.db` or `postgresql+psycopg://user@host/db`."""
+    """`sqlite:///path/to/file.db`, or PostgreSQL as `postgresql+psycopg://user@host/db`
+    (`postgresql://` and `postgres://` mean the same: Haven picks its own driver)."""
     key_file: Path = Path("var/keyring.json")
     """Local keyring (KEKs, blind-index root, audit signing key). Created 0600 by `haven migrate`
     on a database holding no data keys, never by `serve`."""
@@ -118,6 +123,11 @@ class Settings(BaseSettings):
     ready_timeout_seconds: float = Field(default=2, gt=0)
     """`/ready` answers 503 when the database has not answered its probe within this."""
 
+    # --- backups -----------------------------------------------------------------------------
+    escrow_recipient: str | None = None
+    """age public key (`age1…`) that `haven backup` encrypts the keyring to; its identity (the
+    recovery key) is kept offline and only needed by `haven restore`."""
+
     @field_validator("mfa_required_roles", mode="before")
     @classmethod
     def _split_roles(cls, value: object) -> object:
@@ -145,8 +155,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
-            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if not value.startswith(DATABASE_URL_SCHEMES):
+            raise ValueError(
+                "must start with "
+                + ", ".join(f"{scheme}//" for scheme in DATABASE_URL_SCHEMES)
+                + " (e.g. sqlite:///var/haven.db or postgresql+psycopg://user@host/db)"
+            )
         return value
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from models.db import make_engine
+from models.db import READ_ONLY_OPTION, make_engine
 from services.availability import unavailable_cause
 
 
@@ -99,23 +101,58 @@ def connection_problem(raw_url: str) -> str | None:
     return None
 
 
-def schema_problem(raw_url: str) -> str | None:
-    """Why the database at `raw_url` cannot be used as a Haven database yet, or None.
+def head_revision(engine: Engine) -> str | None:
+    """The newest revision this version of Haven ships."""
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
-    Creates nothing: a SQLite file that does not exist is reported, not created.
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: no Haven schema)."""
+    with engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_problem(raw_url: str) -> str | None:
+    """Why the database at `raw_url` cannot be used by this version of Haven, or None.
+
+    One line that names the fix. Creates nothing: a SQLite file that does not exist is
+    reported, not created. Used by every command but `migrate`, and by `haven serve`'s
+    pre-flight, so a server never starts on a database it would answer 500 from.
     """
     url = make_url(raw_url)
     shown = url.render_as_string(hide_password=True)
     if url.drivername.startswith("sqlite"):
         if not url.database or url.database == ":memory:":
-            return f"No database file in {shown}."
+            return f"No database file in {shown}: set HAVEN_DATABASE_URL."
         if not Path(url.database).expanduser().exists():
-            return f"No Haven database at {shown} (the file does not exist)."
+            return (
+                f"No Haven database at {shown} (the file does not exist): set "
+                "HAVEN_DATABASE_URL, or run `haven migrate` to create it."
+            )
     engine = make_engine(raw_url)
     try:
-        migrated = is_migrated(engine)
-    except OperationalError:
-        return f"Cannot connect to the database at {shown}."
+        current = current_revision(engine)
+        head = head_revision(engine)
+    except (OperationalError, InterfaceError) as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0:1]
+        why = f" ({reason[0]})" if reason else ""
+        return (
+            f"Cannot connect to the database at {shown}{why}: is it running, and is "
+            "HAVEN_DATABASE_URL right?"
+        )
     finally:
         engine.dispose()
-    return None if migrated else f"The database at {shown} has no Haven schema."
+    if current is None:
+        return f"The database at {shown} has no Haven schema: run `haven migrate`."
+    if current != head:
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        if current not in {revision.revision for revision in script.walk_revisions()}:
+            return (
+                f"The database at {shown} is at revision {current}, which this version of "
+                f"Haven does not know (it expects {head}): run the Haven that migrated it."
+            )
+        return (
+            f"The database at {shown} is at revision {current}, this version of Haven needs "
+            f"{head}: run `haven migrate`."
+        )
+    return None

@@ -6,11 +6,13 @@ from fastapi import APIRouter, status
 
 from api.deps import PrincipalDep, SessionDep
 from api.pagination import CursorQuery, LimitQuery
+from api.openapi import requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import AgencyCreate, AgencyList, AgencyOut
 from services.identity import admin
 from services.kit.pages import DEFAULT_LIMIT
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
@@ -29,13 +31,19 @@ apply (each request's session must commit through `TransactionalRoute`)."""
             "description": "An agency with that name exists",
         }
     },
+    openapi_extra=requires(Action.AGENCY_CREATE),
 )
 def create_agency(body: AgencyCreate, principal: PrincipalDep, session: SessionDep) -> AgencyOut:
     agency = admin.create_agency(session, principal, name=body.name)
     return AgencyOut(id=agency.id, name=agency.name)
 
 
-@router.get("/agencies", response_model=AgencyList, summary="List agencies, by name")
+@router.get(
+    "/agencies",
+    response_model=AgencyList,
+    summary="List agencies, by name",
+    openapi_extra=requires(Action.AGENCY_LIST),
+)
 def list_agencies(
     principal: PrincipalDep,
     session: SessionDep,

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep
 from api.pagination import CursorQuery, LimitQuery
+from api.openapi import requires
 from api.routing import TransactionalRoute
 from api.schemas.identity import ApiClientCreate, ApiClientCreated, ApiClientList, ApiClientOut
 from models.identity import ApiClient
 from services.identity import admin
 from services.kit.pages import DEFAULT_LIMIT
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
@@ -36,6 +38,7 @@ def client_out(client: ApiClient) -> ApiClientOut:
     response_model=ApiClientCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create a partner API client; its secret is shown once",
+    openapi_extra=requires(Action.API_CLIENT_CREATE),
 )
 def create_api_client(
     body: ApiClientCreate,
@@ -57,7 +60,10 @@ def create_api_client(
 
 
 @router.get(
-    "/api-clients", response_model=ApiClientList, summary="List the live API clients you manage"
+    "/api-clients",
+    response_model=ApiClientList,
+    summary="List the live API clients you manage",
+    openapi_extra=requires(Action.API_CLIENT_LIST),
 )
 def list_api_clients(
     principal: PrincipalDep,
@@ -77,6 +83,7 @@ def list_api_clients(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Revoke an API client; its tokens die at once",
+    openapi_extra=requires(Action.API_CLIENT_DELETE),
 )
 def delete_api_client(
     api_client_id: uuid.UUID, principal: PrincipalDep, session: SessionDep

@@ -13,6 +13,11 @@ from api.routing import TransactionalRoute
 from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
 from services.audit import queries
 from services.kit.pages import DEFAULT_LIMIT
+from api.openapi import requires
+from api.routing import TransactionalRoute
+from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
+from services.audit import queries
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
@@ -31,6 +36,7 @@ CursorQuery = Annotated[
     "/audit/events",
     response_model=AuditEventList,
     summary="List audit events (auditor), oldest first, cursor on seq",
+    openapi_extra=requires(Action.AUDIT_READ),
 )
 def list_audit_events(
     principal: PrincipalDep,
@@ -66,6 +72,7 @@ def list_audit_events(
     "/audit/verify",
     response_model=AuditVerifyOut,
     summary="Verify the audit chain against the signed checkpoints (auditor)",
+    openapi_extra=requires(Action.AUDIT_VERIFY),
 )
 def verify_audit_chain(
     principal: PrincipalDep, session: SessionDep, settings: SettingsDep, keyring: KeyringDep
@@ -87,6 +94,7 @@ def verify_audit_chain(
     response_model=AuditEventList,
     summary="Who read or changed this case (supervisor of the case's agency)",
     tags=["cases"],
+    openapi_extra=requires(Action.CASE_ACCESS_LOG),
 )
 def case_access_log(
     case_id: uuid.UUID,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Form, Header, Request, Response, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.openapi import ANY_CALLER, ANY_STAFF, requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import (
@@ -92,6 +93,7 @@ def login(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Log out: the token is dead from now on",
+    openapi_extra=requires(ANY_CALLER),
 )
 def logout(principal: PrincipalDep, session: SessionDep) -> None:
     auth.logout(session, principal)
@@ -101,6 +103,7 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
     "/auth/me",
     response_model=UserMe | ClientMe,
     summary="Who the token belongs to: a staff user or a partner client",
+    openapi_extra=requires(ANY_CALLER),
 )
 def me(principal: PrincipalDep, session: SessionDep) -> UserMe | ClientMe:
     if principal.is_client:
@@ -191,6 +194,7 @@ def token(
     response_model=StepsResponse,
     summary="Change your own password (needs the current one); your other tokens die",
     responses={429: _problem("Too many wrong passwords; see Retry-After")},
+    openapi_extra=requires(ANY_STAFF),
 )
 def change_password(
     body: PasswordChangeRequest,
@@ -220,6 +224,7 @@ def change_password(
         409: _problem("A second factor is already enabled"),
         429: _problem("Too many wrong passwords; see Retry-After"),
     },
+    openapi_extra=requires(ANY_STAFF),
 )
 def mfa_enrol(
     request: Request,
@@ -251,6 +256,7 @@ def mfa_enrol(
     response_model=StepsResponse,
     summary="Confirm TOTP enrolment with a first code: the second factor is on",
     responses={409: _problem("Nothing to confirm, or already enabled")},
+    openapi_extra=requires(ANY_STAFF),
 )
 def mfa_confirm(
     body: MfaConfirmRequest,
@@ -271,6 +277,7 @@ def mfa_confirm(
         409: _problem("No second factor is enrolled"),
         429: _problem("Too many wrong passwords; see Retry-After"),
     },
+    openapi_extra=requires(ANY_STAFF),
 )
 def mfa_disable(
     body: MfaDisableRequest,

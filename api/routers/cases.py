@@ -21,6 +21,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.pagination import CursorQuery, LimitQuery
+from api.openapi import requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.cases import (
@@ -46,6 +47,7 @@ from services.cases.update import update_case
 from services.cases.views import CaseView, NoteView
 from services.cases.workflow import assign_case, close_case, move_stage, reopen_case
 from services.kit.pages import DEFAULT_LIMIT
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: `include_router` keeps each route's own class, so the parent's is not enough."""
@@ -109,6 +111,7 @@ def _note(view: NoteView) -> NoteOut:
         },
         403: _problem("Only caseworkers register cases"),
     },
+    openapi_extra=requires(Action.CASE_CREATE),
 )
 def create(
     body: CaseCreate,
@@ -142,6 +145,8 @@ def create(
     "normalisation (case, spacing, diacritics, Arabic and Kurdish letter variants); "
     "`date_of_birth` narrows a name search (alone it is 422). `overdue=true` lists open cases "
     "whose `next_action_due_at` has passed, most overdue first.",
+    name="list_cases",  # operation id: cases_list
+    openapi_extra=requires(Action.CASE_LIST),
 )
 def index(
     session: SessionDep,
@@ -181,7 +186,14 @@ def index(
     )
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, summary="Read one case", responses=ETAG)
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    summary="Read one case",
+    responses=ETAG,
+    name="get_case",  # operation id: cases_get
+    openapi_extra=requires(Action.CASE_READ),
+)
 def read(
     case_id: uuid.UUID,
     response: Response,
@@ -197,6 +209,8 @@ def read(
     response_model=CaseOut,
     summary="Change some fields of a case (If-Match required)",
     responses={**ETAG, **PRECONDITIONS, **CONFLICT},
+    name="update_case",  # operation id: cases_update
+    openapi_extra=requires(Action.CASE_UPDATE),
 )
 def patch(
     case_id: uuid.UUID,
@@ -227,6 +241,7 @@ def patch(
     summary="Erase a case (supervisor): destroy its data key, keep a tombstone",
     description="The body's `reason` is kept (sealed) in the tombstone: do not put names or "
     "other child data in it. Afterwards the case is 404 for everyone.",
+    openapi_extra=requires(Action.CASE_ERASE),
 )
 def erase(
     case_id: uuid.UUID,
@@ -244,6 +259,7 @@ def erase(
     response_model=CaseOut,
     summary="Move the case one step along its stages",
     responses={**ETAG, **STALE, **CONFLICT},
+    openapi_extra=requires(Action.CASE_STAGE),
 )
 def stage(
     case_id: uuid.UUID,
@@ -270,6 +286,7 @@ def stage(
     "Reopening the case does not revive them; propose new referrals instead. Optional "
     '`If-Match: "<version>"`: stale is 412.',
     responses={**ETAG, **STALE, **CONFLICT},
+    openapi_extra=requires(Action.CASE_CLOSE),
 )
 def close(
     case_id: uuid.UUID,
@@ -290,6 +307,7 @@ def close(
     summary="Reopen a closed case (supervisor); it resumes at follow_up",
     description="Referrals cancelled when the case was closed stay cancelled.",
     responses={**ETAG, **STALE, **CONFLICT},
+    openapi_extra=requires(Action.CASE_REOPEN),
 )
 def reopen(
     case_id: uuid.UUID,
@@ -309,6 +327,7 @@ def reopen(
     response_model=CaseOut,
     summary="Make an active caseworker of the case's agency its owner (supervisor)",
     responses={**ETAG, **STALE},
+    openapi_extra=requires(Action.CASE_ASSIGN),
 )
 def assign(
     case_id: uuid.UUID,
@@ -328,6 +347,7 @@ def assign(
     response_model=NoteOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a note to a case (encrypted under the case's key)",
+    openapi_extra=requires(Action.NOTE_CREATE),
 )
 def create_note(
     case_id: uuid.UUID,
@@ -350,6 +370,8 @@ def create_note(
     "/cases/{case_id}/notes",
     response_model=NoteList,
     summary="A case's notes, newest first",
+    name="list_notes",  # operation id: cases_list_notes
+    openapi_extra=requires(Action.NOTE_LIST),
 )
 def notes(
     case_id: uuid.UUID,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Header
 
 from api.deps import PrincipalDep
+from api.openapi import requires
 from api.routing import TransactionalRoute
 from api.schemas.cases import ConcernLabels, ConcernList, ConcernOut
 from services.cases.reference import list_concerns
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: `include_router` keeps each route's own class, so the parent's is not enough."""
@@ -24,6 +26,7 @@ def _prefers_arabic(accept_language: str | None) -> bool:
     "/reference/concerns",
     response_model=ConcernList,
     summary="Protection-concern codes, with English and Arabic labels",
+    openapi_extra=requires(Action.REFERENCE_READ),
 )
 def concerns(
     principal: PrincipalDep,

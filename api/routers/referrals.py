@@ -16,6 +16,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.pagination import CursorQuery, LimitQuery
+from api.openapi import requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.referrals import (
@@ -117,6 +118,7 @@ def _page(page: referrals.ReferralPage) -> ReferralList:
     "those and nothing else of the case. Honours `Idempotency-Key` (a replay answers 200 with "
     "the referral made first).",
     responses={200: {"model": StaffReferral, "description": "Idempotent replay"}},
+    openapi_extra=requires(Action.REFERRAL_CREATE),
 )
 def create_referral(
     case_id: uuid.UUID,
@@ -154,6 +156,7 @@ def create_referral(
     "/cases/{case_id}/referrals",
     response_model=ReferralList,
     summary="List a case's referrals (staff who may see the case), newest first",
+    openapi_extra=requires(Action.REFERRAL_LIST, partners=False),
 )
 def list_case_referrals(
     case_id: uuid.UUID,
@@ -181,6 +184,7 @@ def list_case_referrals(
     "`accepted` or `in_progress` and the case is open (closing a case cancels its live "
     "referrals, reason `case_closed`). Supervisors review `?status=pending_approval` and chase "
     "`?overdue=true`.",
+    openapi_extra=requires(Action.REFERRAL_LIST),
 )
 def list_referrals(
     session: SessionDep,
@@ -205,6 +209,7 @@ def list_referrals(
     description="A partner sees the shared case fields only while the referral is live and "
     "its case open. `allowed_actions` lists the actions you (this caller, with your role or "
     "scopes) may take now.",
+    openapi_extra=requires(Action.REFERRAL_READ),
 )
 def get_referral(
     referral_id: uuid.UUID,
@@ -249,6 +254,7 @@ def _act(
     response_model=StaffReferral,
     summary="Approve a referral (supervisor of the referring agency): it is sent to the partner",
     description="`pending_approval → sent`. Starts the partner's response clock." + _ACTION_DOC,
+    openapi_extra=requires(Action.REFERRAL_APPROVE),
 )
 def approve_referral(
     referral_id: uuid.UUID,
@@ -277,6 +283,7 @@ def approve_referral(
     response_model=StaffReferral,
     summary="Reject a referral with a reason (supervisor of the referring agency)",
     description="`pending_approval → rejected`." + _ACTION_DOC,
+    openapi_extra=requires(Action.REFERRAL_REJECT),
 )
 def reject_referral(
     referral_id: uuid.UUID,
@@ -307,6 +314,7 @@ def reject_referral(
     response_model=PartnerReferral,
     summary="Accept a referral (the receiving agency's client, `referrals:respond`)",
     description="`sent → accepted`." + _ACTION_DOC + _PARTNER_DOC,
+    openapi_extra=requires(Action.REFERRAL_ACCEPT),
 )
 def accept_referral(
     referral_id: uuid.UUID,
@@ -337,6 +345,7 @@ def accept_referral(
     description="`sent → declined`; the case fields are no longer served to you."
     + _ACTION_DOC
     + _PARTNER_DOC,
+    openapi_extra=requires(Action.REFERRAL_DECLINE),
 )
 def decline_referral(
     referral_id: uuid.UUID,
@@ -370,6 +379,7 @@ def decline_referral(
     "The referring caseworker and supervisor read the updates on the referral."
     + _ACTION_DOC
     + _PARTNER_DOC,
+    openapi_extra=requires(Action.REFERRAL_UPDATE),
 )
 def post_referral_update(
     referral_id: uuid.UUID,
@@ -401,6 +411,7 @@ def post_referral_update(
     summary="Complete a referral with its outcome (the receiving agency's client)",
     description="`accepted | in_progress → completed`; the case fields are no longer served "
     "to you." + _ACTION_DOC + _PARTNER_DOC,
+    openapi_extra=requires(Action.REFERRAL_COMPLETE),
 )
 def complete_referral(
     referral_id: uuid.UUID,
@@ -435,6 +446,7 @@ def complete_referral(
     "Closing the case (`POST /cases/{id}/close`) cancels every live referral of it the same "
     "way, with the reason `case_closed`, recorded as this action by the closing supervisor."
     + _ACTION_DOC,
+    openapi_extra=requires(Action.REFERRAL_CANCEL),
 )
 def cancel_referral(
     referral_id: uuid.UUID,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep
 from api.pagination import CursorQuery, LimitQuery
+from api.openapi import requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import (
@@ -24,6 +25,7 @@ from services.errors import InvalidInput
 from services.identity import admin
 from services.identity.enums import Role
 from services.kit.pages import DEFAULT_LIMIT
+from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: routes are built by this router, so `api_router`'s route_class alone does not
@@ -53,6 +55,7 @@ def user_out(user: User) -> UserOut:
     status_code=status.HTTP_201_CREATED,
     summary="Create a staff user",
     responses={409: {**CONFLICT[409], "description": "The username is taken"}},
+    openapi_extra=requires(Action.USER_CREATE),
 )
 def create_user(body: UserCreate, principal: PrincipalDep, session: SessionDep) -> UserOut:
     user = admin.create_user(
@@ -67,7 +70,12 @@ def create_user(body: UserCreate, principal: PrincipalDep, session: SessionDep) 
     return user_out(user)
 
 
-@router.get("/users", response_model=UserList, summary="List the users you administer")
+@router.get(
+    "/users",
+    response_model=UserList,
+    summary="List the users you administer",
+    openapi_extra=requires(Action.USER_LIST),
+)
 def list_users(
     principal: PrincipalDep,
     session: SessionDep,
@@ -82,7 +90,12 @@ def list_users(
     return UserList(items=[user_out(u) for u in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/users/{user_id}", response_model=UserOut, summary="One user")
+@router.get(
+    "/users/{user_id}",
+    response_model=UserOut,
+    summary="One user",
+    openapi_extra=requires(Action.USER_READ),
+)
 def get_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserOut:
     return user_out(admin.get_user(session, principal, user_id))
 
@@ -92,6 +105,7 @@ def get_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -
     response_model=UserOut,
     summary="Deactivate or reactivate a user, or change the role; deactivation kills tokens",
     responses=CONFLICT,
+    openapi_extra=requires(Action.USER_UPDATE),
 )
 def update_user(
     user_id: uuid.UUID, body: UserUpdate, principal: PrincipalDep, session: SessionDep
@@ -107,6 +121,7 @@ def update_user(
     response_model=PasswordResetResponse,
     summary="Reset a user's password to a temporary one (changed at next login); tokens die",
     responses=CONFLICT,
+    openapi_extra=requires(Action.USER_RESET_PASSWORD),
 )
 def reset_password(
     user_id: uuid.UUID,

@@ -12,6 +12,8 @@ import typer
 from pydantic import ValidationError
 
 from services.cli import audit as audit_commands
+from services.cli import backup as backup_commands
+from services.cli import jobs as job_commands
 from services.cli import keys as key_commands
 from services.config import Settings, format_settings_error
 from services.runtime import Runtime, build_runtime
@@ -24,6 +26,9 @@ app = typer.Typer(
 )
 app.add_typer(audit_commands.app, name="audit", help="Verify and checkpoint the audit log.")
 app.add_typer(key_commands.app, name="keys", help="Key-encryption keys: rotate, status.")
+app.add_typer(
+    job_commands.app, name="jobs", help="Periodic work: checkpoints, purges, sweeps; status."
+)
 
 
 def load_settings() -> Settings:
@@ -49,7 +54,7 @@ def load_runtime(*, require_schema: bool = True) -> Runtime:
     if require_schema:
         problem = schema_problem(settings.database_url)
         if problem is not None:
-            typer.echo(f"{problem} Set HAVEN_DATABASE_URL, or run `haven migrate` first.", err=True)
+            typer.echo(problem, err=True)
             raise typer.Exit(1)
     try:
         return build_runtime(settings)
@@ -208,8 +213,11 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from services.cli.preflight import preflight
+
     settings = load_settings()
-    preflight_serve(settings)
+    preflight(settings)  # the database answers and is at this version's schema
+    preflight_serve(settings)  # the keyring exists, is safe and is proven against it
     config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
@@ -232,6 +240,10 @@ def serve(
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     Multiprocess(config, sockets=[sock]).run()
+
+
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 
 
 def main() -> None:

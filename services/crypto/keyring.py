@@ -522,6 +522,18 @@ class LocalFileKeyring:
     def signing_public_key(self) -> bytes:
         return public_key_of(self._material.signing_seed)
 
+    def export_for_escrow(self) -> bytes:
+        """The key file's exact bytes, for `haven backup` to encrypt to the recovery key at once
+        (never to be written anywhere in the clear). Read under the file lock, so a rotation
+        in progress is seen whole; a damaged file is refused rather than escrowed."""
+        with self._file_lock(), open(self.path, "rb") as handle:
+            data = handle.read()
+        try:
+            _parse(json.loads(data), self.path)
+        except ValueError:
+            raise KeyringError(f"key file {self.path} is not valid JSON") from None
+        return data
+
 
 def init_keyring(settings: Settings) -> LocalFileKeyring:
     """Create the key file (0600, folder 0700) when absent, then load it. Only `haven migrate`

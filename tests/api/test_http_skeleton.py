@@ -217,7 +217,7 @@ def test_openapi_documents_problem_details_and_the_partner_flow(client: TestClie
     assert set(refused) == {PROBLEM}
     assert refused[PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert "409" in accept["responses"]
-    assert {"PartnerClientCredentials": []} in accept["security"]
+    assert {"PartnerClientCredentials": ["referrals:respond"]} in accept["security"]
     flows = document["components"]["securitySchemes"]["PartnerClientCredentials"]["flows"]
     assert flows["clientCredentials"]["tokenUrl"] == f"{API}/auth/token"
     patch = document["paths"][f"{API}/cases/{{case_id}}"]["patch"]["responses"]

@@ -38,7 +38,7 @@ from tests.databases import is_postgres, migrated_database
 from tests.factories import API, TEST_PASSWORD, make_agency, make_user, user_headers
 from tests.live import free_port, live_server
 
-UNAVAILABLE = "https://haven.example/problems/unavailable"
+UNAVAILABLE = "/problems/unavailable"
 
 
 def _unavailable_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -1,0 +1,54 @@
+"""Purge jobs: delete bookkeeping rows whose life is over. They hold no case content, but
+fewer dead rows mean less to leak and smaller indexes.
+
+Deletions are not audited one by one: they remove Haven's own bookkeeping (no record a person
+created or read), and the job's run is recorded in `job_runs` and logged with its counts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, or_
+
+from models.base import utcnow
+from models.cases import IdempotencyRecord
+from models.identity import AccessToken, LoginFailure
+from services.cases.idempotency import TTL as IDEMPOTENCY_TTL
+from services.runtime import Runtime
+
+DEAD_TOKEN_GRACE = timedelta(days=7)
+"""A dead token's row is kept this long, so an investigation can still tie its id to its
+owner; its value was never stored (only its SHA-256), so the row lets nobody in."""
+
+
+def purge_idempotency_records(runtime: Runtime) -> str:
+    cutoff = utcnow() - IDEMPOTENCY_TTL
+    with runtime.session_factory() as session, session.begin():
+        result = session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
+        )
+    return f"deleted {result.rowcount} expired idempotency record(s)"  # type: ignore[attr-defined]
+
+
+def purge_dead_tokens(runtime: Runtime) -> str:
+    settings = runtime.settings
+    now = utcnow()
+    cutoff = now - DEAD_TOKEN_GRACE
+    idle_cutoff = cutoff - timedelta(minutes=settings.token_idle_minutes)
+    window_start = now - timedelta(minutes=settings.login_window_minutes)
+    with runtime.session_factory() as session, session.begin():
+        tokens = session.execute(
+            delete(AccessToken).where(
+                or_(
+                    AccessToken.expires_at < cutoff,
+                    AccessToken.revoked_at < cutoff,
+                    AccessToken.last_used_at < idle_cutoff,
+                )
+            )
+        )
+        failures = session.execute(delete(LoginFailure).where(LoginFailure.at < window_start))
+    return (
+        f"deleted {tokens.rowcount} dead token(s), "  # type: ignore[attr-defined]
+        f"{failures.rowcount} old failed-login record(s)"  # type: ignore[attr-defined]
+    )
