@@ -74,3 +74,5 @@ class Action(StrEnum):
     KEYS_KEK_ADDED = "keys.kek_added"
     KEYS_ROTATED = "keys.rotated"
     KEYS_KEK_RETIRED = "keys.kek_retired"
+    KEYS_TOKEN_PREPARED = "keys.token_prepared"  # noqa: S105  an action name, not a secret
+    KEYS_MOVED_TO_PKCS11 = "keys.moved_to_pkcs11"

@@ -16,7 +16,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from models.db import DatabaseLimits
 from services.identity.enums import Role
 
-
 DATABASE_URL_SCHEMES = ("sqlite:", "postgresql+psycopg:", "postgresql:", "postgres:")
 """Every database URL Haven accepts starts with one of these (it picks its own driver)."""
 

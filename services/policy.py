@@ -42,7 +42,6 @@ __all__ = [
     "can_see_case",
     "can_see_referral",
     "case_filter",
-    "check_case",
     "not_found",
     "partner_sees_case_fields",
     "referral_filter",

@@ -22,6 +22,7 @@ from services.cases.intake import create_case
 from services.config import Settings
 from services.crypto import Keyring
 from services.crypto.passwords import hash_password
+from services.identity.enums import PrincipalKind
 from services.identity.tokens import issue_client_token, issue_user_token
 from services.policy import Principal, Role
 
@@ -99,13 +100,17 @@ def client_headers(
 def principal_of(user: User) -> Principal:
     """The principal a request by `user` would carry (for calling services directly)."""
     return Principal(
-        kind="user", id=user.id, agency_id=user.agency_id, name=user.username, role=Role(user.role)
+        kind=PrincipalKind.USER,
+        id=user.id,
+        agency_id=user.agency_id,
+        name=user.username,
+        role=Role(user.role),
     )
 
 
 def client_principal(client: ApiClient, scopes: frozenset[str] | None = None) -> Principal:
     return Principal(
-        kind="client",
+        kind=PrincipalKind.CLIENT,
         id=client.id,
         agency_id=client.agency_id,
         name=client.client_id,

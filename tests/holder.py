@@ -13,6 +13,7 @@ import time
 
 from models.base import utcnow
 from services import audit
+from services.actions import Action
 from services.audit.log import _chain_pending
 from services.cases.numbers import next_case_number
 from services.config import Settings
@@ -23,13 +24,16 @@ def main(what: str) -> None:
     runtime = build_runtime(Settings())
     session = runtime.session_factory()
     if what == "chain":
-        audit.record(session, None, "auth.login_failed", resource_type="user", resource_id="held")
+        audit.record(
+            session, None, Action.AUTH_LOGIN_FAILED, resource_type="user", resource_id="held"
+        )
         _chain_pending(session)  # what the before-commit hook does: the lock is now held
     elif what == "counter":
         next_case_number(session, utcnow())
     else:
         raise SystemExit(f"unknown lock {what!r}")
-    print("holding", flush=True)
+    sys.stdout.write("holding\n")
+    sys.stdout.flush()
     time.sleep(120)
 
 

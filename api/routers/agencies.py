@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.pagination import CursorQuery, LimitQuery
 from api.openapi import requires
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import AgencyCreate, AgencyList, AgencyOut

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep
-from api.pagination import CursorQuery, LimitQuery
 from api.openapi import requires
+from api.pagination import CursorQuery, LimitQuery
 from api.routing import TransactionalRoute
 from api.schemas.identity import ApiClientCreate, ApiClientCreated, ApiClientList, ApiClientOut
 from models.identity import ApiClient

@@ -8,15 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.openapi import requires
 from api.pagination import LimitQuery
 from api.routing import TransactionalRoute
 from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
 from services.audit import queries
 from services.kit.pages import DEFAULT_LIMIT
-from api.openapi import requires
-from api.routing import TransactionalRoute
-from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
-from services.audit import queries
 from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)

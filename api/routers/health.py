@@ -48,7 +48,9 @@ def _probe(request: Request) -> asyncio.Task[bool]:
     state = request.app.state
     probe: asyncio.Task[bool] | None = getattr(state, "ready_probe", None)
     if probe is None or probe.done() or probe.get_loop() is not asyncio.get_running_loop():
-        probe = asyncio.ensure_future(run_in_threadpool(_ready, state.runtime.keyring, state.engine))
+        probe = asyncio.ensure_future(
+            run_in_threadpool(_ready, state.runtime.keyring, state.engine)
+        )
         state.ready_probe = probe
     return probe
 

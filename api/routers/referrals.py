@@ -15,8 +15,8 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
-from api.pagination import CursorQuery, LimitQuery
 from api.openapi import requires
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.referrals import (

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import PrincipalDep, SessionDep
-from api.pagination import CursorQuery, LimitQuery
 from api.openapi import requires
+from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
 from api.schemas.identity import (

@@ -40,7 +40,7 @@ def parse_recipient(text: str | None) -> pyrage.x25519.Recipient:
         raise EscrowError("HAVEN_ESCROW_RECIPIENT must be an age X25519 public key (age1…)")
     try:
         return pyrage.x25519.Recipient.from_str(value)
-    except Exception:
+    except Exception:  # noqa: BLE001  pyrage raises its own untyped errors
         raise EscrowError("HAVEN_ESCROW_RECIPIENT is not a valid age public key") from None
 
 
@@ -65,7 +65,7 @@ def read_identities(path: Path) -> list[pyrage.x25519.Identity]:
             raise EscrowError(f"{path} is not an age identity file (AGE-SECRET-KEY-1…)")
         try:
             identities.append(pyrage.x25519.Identity.from_str(line))
-        except Exception:
+        except Exception:  # noqa: BLE001  pyrage raises its own untyped errors
             raise EscrowError(f"{path} holds an invalid age identity") from None
     if not identities:
         raise EscrowError(f"{path} holds no age identity")
@@ -75,7 +75,7 @@ def read_identities(path: Path) -> list[pyrage.x25519.Identity]:
 def decrypt_with(identities: list[pyrage.x25519.Identity], data: bytes) -> bytes:
     try:
         return bytes(pyrage.decrypt(data, identities))
-    except Exception:
+    except Exception:  # noqa: BLE001  pyrage raises its own untyped errors
         raise EscrowError(
             "the keyring escrow does not open with this identity (another recovery key?)"
         ) from None

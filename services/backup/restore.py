@@ -85,7 +85,9 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         os.fsync(out.fileno())
 
 
-def restore_backup(settings: Settings, directory: Path, identity_file: Path) -> dict[str, Any]:
+def restore_backup(  # noqa: C901  the drill is one linear sequence of checks
+    settings: Settings, directory: Path, identity_file: Path
+) -> dict[str, Any]:
     """Restore into the configured (empty) database and (absent) key file. Returns the manifest."""
     directory = directory.expanduser().resolve()
     manifest = read_manifest(directory)
@@ -173,7 +175,7 @@ def check_restored(settings: Settings, engine: Engine, keyring: Keyring) -> Rest
             report.cases_sampled += 1
             try:
                 decrypt_document(unwrapped[case.data_key_id], case)
-            except Exception:
+            except Exception:  # noqa: BLE001  any failure to decrypt counts as a failed sample
                 report.cases_failed += 1
         total = connection.execute(select(func.count()).select_from(Case)).scalar_one()
         if total and not report.cases_sampled:

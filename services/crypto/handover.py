@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from services import audit
+from services.actions import Action
 from services.crypto.custody import ProvenKeyring
 from services.crypto.errors import KeyringError
 from services.crypto.keyring import Keyring, LocalFileKeyring
@@ -85,7 +86,7 @@ def prepare_token(
         audit.record(
             session,
             SYSTEM_ACTOR,
-            "keys.token_prepared",
+            Action.KEYS_TOKEN_PREPARED,
             resource_type="keyring",
             resource_id=first,
             detail={"kek_version": first, "token": backend.token.label},
@@ -116,7 +117,7 @@ def migrate_to_pkcs11(
         audit.record(
             session,
             SYSTEM_ACTOR,
-            "keys.moved_to_pkcs11",
+            Action.KEYS_MOVED_TO_PKCS11,
             resource_type="keyring",
             resource_id=target,
             detail={"kek_version": target, "rewrapped": rewrapped, "retired_versions": retired},

@@ -83,7 +83,7 @@ def run_job(runtime: Runtime, job: Job, *, force: bool = False) -> JobResult:
     try:
         summary = job.run(runtime)
         outcome = "ok"
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001  one failing job must not stop the others
         summary = f"raised {type(error).__name__}"
         outcome = "failed"
         log.error("job failed", extra={"job": job.name, "error": type(error).__name__})

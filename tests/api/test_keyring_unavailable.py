@@ -19,7 +19,8 @@ from services.config import Settings
 from services.crypto import custody, init_keyring
 from services.crypto.custody import ProvenKeyring
 from services.runtime import Runtime
-from tests.api.test_cases_helpers import API, World, body, create, world
+from tests.api.test_cases_helpers import World, body, create, world
+from tests.factories import API
 from tests.keyrings import is_pkcs11
 
 pytestmark = pytest.mark.skipif(

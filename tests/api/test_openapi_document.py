@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from api.openapi import ACTION_KEY, BEARER, CLIENT_CREDENTIALS
 from api.problems import PROBLEM_TYPE_LIST
 from tests.api.matrix import CLIENT_KINDS, FULL_SCOPES, OK, READ_SCOPES, STAFF_ROLES, load_entries
+from tests.factories import API
 
-API = "/api/v1"
 READABLE_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 PUBLIC = {
     ("get", "/health"),

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from services import audit
+from services.actions import Action
 from services.cli import app
 from services.cli import audit as audit_cli
 from services.runtime import Runtime
@@ -33,7 +34,11 @@ def append(runtime: Runtime, count: int) -> None:
     with runtime.session_factory() as session, session.begin():
         for _ in range(count):
             audit.record(
-                session, None, "auth.login_failed", resource_type="user", resource_id=uuid.uuid4()
+                session,
+                None,
+                Action.AUTH_LOGIN_FAILED,
+                resource_type="user",
+                resource_id=uuid.uuid4(),
             )
 
 

@@ -24,8 +24,8 @@ from services.cli import app
 from services.config import Settings
 from services.policy import Role
 from services.runtime import Runtime, build_runtime
-from tests.builders import make_agency, make_user, user_headers
 from tests.databases import empty_database
+from tests.factories import API, make_agency, make_user, user_headers
 
 runner = CliRunner()
 ARABIC_NAME = "زينب"
@@ -83,7 +83,7 @@ def drill(tmp_path: Path) -> Iterator[Drill]:
                 headers = user_headers(session, caseworker, runtime.settings)
             with TestClient(create_app(runtime=runtime)) as http:
                 created = http.post(
-                    "/api/v1/cases",
+                    f"{API}/cases",
                     headers=headers,
                     json={
                         "child": {
@@ -153,7 +153,7 @@ def test_the_drill_restores_a_backup_that_verifies_unwraps_and_decrypts(drill: D
     runtime = drill.target.runtime()
     try:
         with TestClient(create_app(runtime=runtime)) as http:
-            case = http.get(f"/api/v1/cases/{drill.case_id}", headers=drill.headers)
+            case = http.get(f"{API}/cases/{drill.case_id}", headers=drill.headers)
         assert case.status_code == 200, case.text
         assert case.json()["child"]["given_name"] == ARABIC_NAME
     finally:

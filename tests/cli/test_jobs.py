@@ -15,13 +15,15 @@ from models.cases import IdempotencyRecord
 from models.identity import AccessToken, LoginFailure
 from models.jobs import JobRun
 from services import audit
+from services.actions import Action
 from services.audit.checkpoints import read_checkpoints
+from services.audit.enums import ActorType
 from services.cli import app
 from services.identity.tokens import issue_user_token
 from services.jobs import JOBS, Job, job_status, run_due, run_each_once
 from services.runtime import Runtime
-from tests.builders import make_agency, make_user
 from tests.databases import migrated_database
+from tests.factories import make_agency, make_user
 
 runner = CliRunner()
 
@@ -125,7 +127,7 @@ def test_the_checkpoint_job_signs_a_new_head_once(committed: Runtime) -> None:
     # later, is not due for the commit-time checkpoint: only the job signs it.
     for _ in range(2):
         with committed.session_factory() as session, session.begin():
-            audit.record(session, audit.Actor(type="system"), "test.event")
+            audit.record(session, audit.Actor(type=ActorType.SYSTEM), Action.AUDIT_VERIFY)
     first = run_each_once(committed, [job])[0]
     assert (first.outcome, first.summary) == ("ok", "signed head 2")
     second = run_each_once(committed, [job])[0]

@@ -39,10 +39,10 @@ from services.crypto import (
 from services.crypto.handover import migrate_to_pkcs11
 from services.policy import Role
 from services.runtime import Runtime, build_runtime
-from tests.api.test_cases_helpers import API, Actor, body, create
-from tests.builders import make_agency, make_user, user_headers
+from tests.api.test_cases_helpers import Actor, body, create
 from tests.conftest import make_settings
 from tests.databases import empty_database, migrated_database
+from tests.factories import API, make_agency, make_user, user_headers
 from tests.keyrings import make_keyring, pkcs11_settings, remove_token_keyring, settings_env
 
 runner = CliRunner()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.base import utcnow
 from services import audit
+from services.actions import Action
 from services.audit.chain import (
     CHAINED_COLUMNS,
     GENESIS_HASH,
@@ -33,19 +34,25 @@ from services.audit.chain import (
 )
 from services.audit.checkpoints import Checkpointer
 from services.audit.context import RequestMeta, request_scope
+from services.audit.enums import AuditOutcome
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
 from services.crypto import Keyring, init_keyring
+from services.identity.enums import PrincipalKind
 from services.policy import Principal, Role
 from tests.databases import is_postgres
 
 TABLE = cast(Table, AuditEvent.__table__)
 ALL_COLUMNS = (*CHAINED_COLUMNS, "hash")
 USER = Principal(
-    kind="user", id=uuid.uuid4(), agency_id=uuid.uuid4(), name="amal", role=Role.CASEWORKER
+    kind=PrincipalKind.USER,
+    id=uuid.uuid4(),
+    agency_id=uuid.uuid4(),
+    name="amal",
+    role=Role.CASEWORKER,
 )
 CLIENT = Principal(
-    kind="client",
+    kind=PrincipalKind.CLIENT,
     id=uuid.uuid4(),
     agency_id=uuid.uuid4(),
     name="partner",
@@ -74,12 +81,12 @@ def append(db: Session, count: int, *, per_commit: int = 3) -> None:
                 audit.record(
                     db,
                     USER if done % 2 else CLIENT,
-                    "case.read" if done % 3 else "referral.accept",
+                    Action.CASE_READ if done % 3 else Action.REFERRAL_ACCEPT,
                     resource_type="case",
                     resource_id=case_id,
                     case_id=case_id,
                     fields=["child.given_name", "narrative"],
-                    outcome="success" if done % 5 else "denied",
+                    outcome=AuditOutcome.SUCCESS if done % 5 else AuditOutcome.DENIED,
                     detail={"status": 200, "n": done},
                 )
         db.commit()
@@ -146,7 +153,7 @@ def test_a_rolled_back_transaction_leaves_no_event_and_no_gap(
     db: Session, settings: Settings, keyring: Keyring
 ) -> None:
     append(db, 2)
-    audit.record(db, USER, "case.update", resource_type="case", resource_id=uuid.uuid4())
+    audit.record(db, USER, Action.CASE_UPDATE, resource_type="case", resource_id=uuid.uuid4())
     db.rollback()
     append(db, 2)
     seqs = db.scalars(select(TABLE.c.seq).order_by(TABLE.c.seq)).all()
@@ -160,7 +167,7 @@ def test_user_values_cannot_forge_log_lines_or_overflow_columns(
 ) -> None:
     forged = 'x"\n{"seq": 2, "action": "auth.login"}\u202e\x00' + "y" * 500
     with request_scope(RequestMeta(request_id=forged[:64], client_address=forged)):
-        audit.record(db, None, "auth.login_failed", resource_type="user", resource_id=forged)
+        audit.record(db, None, Action.AUTH_LOGIN_FAILED, resource_type="user", resource_id=forged)
     db.commit()
     event = db.execute(select(AuditEvent)).scalar_one()
     assert event.actor_type == "anonymous"
@@ -352,12 +359,12 @@ def test_a_torn_last_line_is_reported_not_held_against_the_chain(
 def test_events_recorded_inside_a_rolled_back_savepoint_are_dropped_the_others_kept(
     db: Session, settings: Settings, keyring: Keyring
 ) -> None:
-    audit.record(db, USER, "case.read", resource_type="case", resource_id="kept-before")
+    audit.record(db, USER, Action.CASE_READ, resource_type="case", resource_id="kept-before")
     savepoint = db.begin_nested()
-    audit.record(db, USER, "case.create", resource_type="case", resource_id="dropped")
+    audit.record(db, USER, Action.CASE_CREATE, resource_type="case", resource_id="dropped")
     savepoint.rollback()
     released = db.begin_nested()
-    audit.record(db, USER, "case.update", resource_type="case", resource_id="kept-released")
+    audit.record(db, USER, Action.CASE_UPDATE, resource_type="case", resource_id="kept-released")
     released.commit()
     db.commit()
     kept = db.scalars(select(TABLE.c.resource_id).order_by(TABLE.c.seq)).all()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
 from services import audit
+from services.actions import Action
 from services.audit import checkpoints
 from services.audit.checkpoints import Checkpointer
 from services.audit.verify import VerifyReport, verify_log
@@ -36,7 +37,7 @@ def checkpointer(settings: Settings, keyring: Keyring) -> Checkpointer:
 def commit_events(db: Session, count: int) -> str:
     """Commit `count` events; the new head's hash."""
     for n in range(count):
-        audit.record(db, None, "auth.login_failed", resource_type="user", resource_id=f"u{n}")
+        audit.record(db, None, Action.AUTH_LOGIN_FAILED, resource_type="user", resource_id=f"u{n}")
     db.commit()
     return str(db.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq.desc())).first())
 

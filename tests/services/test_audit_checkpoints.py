@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
 from services import audit
+from services.actions import Action
 from services.audit.checkpoints import Checkpointer, read_checkpoints, signed_message
 from services.audit.log import CHECKPOINTER_KEY
 from services.audit.verify import verify_log
@@ -36,7 +37,9 @@ def seqs_in(path: Path) -> list[int]:
 
 def commit_events(db: Session, count: int) -> None:
     for _ in range(count):
-        audit.record(db, None, "auth.login_failed", resource_type="user", resource_id=uuid.uuid4())
+        audit.record(
+            db, None, Action.AUTH_LOGIN_FAILED, resource_type="user", resource_id=uuid.uuid4()
+        )
     db.commit()
 
 

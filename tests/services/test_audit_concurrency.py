@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from models.audit import AuditEvent
 from services import audit
+from services.actions import Action
 from services.audit.checkpoints import read_checkpoints
 from services.audit.verify import verify_log
 from services.config import Settings
+from services.identity.enums import PrincipalKind
 from services.policy import Principal, Role
 from services.runtime import Runtime, build_runtime
 
@@ -31,7 +33,7 @@ EVENTS_EACH = 30
 
 def _append(runtime: Runtime, writer: int, count: int) -> None:
     principal = Principal(
-        kind="user",
+        kind=PrincipalKind.USER,
         id=uuid.uuid4(),
         agency_id=uuid.uuid4(),
         name=f"w{writer}",
@@ -45,7 +47,7 @@ def _append(runtime: Runtime, writer: int, count: int) -> None:
                 audit.record(
                     session,
                     principal,
-                    "case.read",
+                    Action.CASE_READ,
                     resource_type="case",
                     resource_id=uuid.uuid4(),
                     detail={"writer": writer, "n": done},

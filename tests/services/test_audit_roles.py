@@ -19,6 +19,7 @@ from sqlalchemy.exc import DatabaseError
 
 from models.db import make_engine, make_session_factory
 from services import audit
+from services.actions import Action
 from services.audit.verify import verify_log
 from services.crypto import init_keyring
 from tests.conftest import make_settings
@@ -58,7 +59,11 @@ def _append(engine: Engine, count: int) -> None:
     with make_session_factory(engine)() as session, session.begin():
         for _ in range(count):
             audit.record(
-                session, None, "auth.login_failed", resource_type="user", resource_id=uuid.uuid4()
+                session,
+                None,
+                Action.AUTH_LOGIN_FAILED,
+                resource_type="user",
+                resource_id=uuid.uuid4(),
             )
 
 

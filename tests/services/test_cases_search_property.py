@@ -18,6 +18,7 @@ from services.cases.intake import create_case
 from services.cases.listing import CaseQuery, list_cases
 from services.config import Settings
 from services.crypto import BlindIndex, Keyring, init_keyring, normalise
+from services.identity.enums import PrincipalKind
 from services.policy import Principal, Role
 from tests.factories import OMIT, case_body, make_agency, make_user
 
@@ -65,9 +66,11 @@ def corpus(
     agency = make_agency(db)
     user = make_user(db, agency, Role.SUPERVISOR)
     owner = make_user(db, agency, Role.CASEWORKER)
-    boss = Principal(kind="user", id=user.id, agency_id=agency.id, name="s", role=Role.SUPERVISOR)
+    boss = Principal(
+        kind=PrincipalKind.USER, id=user.id, agency_id=agency.id, name="s", role=Role.SUPERVISOR
+    )
     worker = Principal(
-        kind="user", id=owner.id, agency_id=agency.id, name="c", role=Role.CASEWORKER
+        kind=PrincipalKind.USER, id=owner.id, agency_id=agency.id, name="c", role=Role.CASEWORKER
     )
     names: dict[Any, tuple[str, str]] = {}
     for index, given_name in enumerate(GIVEN):

@@ -65,7 +65,7 @@ def test_wrapped_keys_round_trip_and_name_their_version(opened: Open) -> None:
     assert dek not in wrapped.blob
     assert keyring.unwrap_data_key(wrapped) == dek
     assert opened().unwrap_data_key(wrapped) == dek
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="32 bytes"):
         keyring.wrap_data_key(b"short")
 
 
@@ -142,7 +142,7 @@ def test_derived_keys_and_signatures_are_stable_and_separate(opened: Open) -> No
     signature = one.sign(b"checkpoint 42")
     assert verify_signature(two.signing_public_key(), b"checkpoint 42", signature)
     assert not verify_signature(two.signing_public_key(), b"checkpoint 43", signature)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs a purpose"):
         one.system_key("")
 
 
@@ -189,7 +189,7 @@ def test_cached_data_keys_stop_working_the_moment_a_case_is_erased(
             asked += 1
             return real(*args)  # type: ignore[arg-type]
 
-        keyring.token.gcm_decrypt = counting  # type: ignore[method-assign]
+        keyring.token.gcm_decrypt = counting  # type: ignore[method-assign,assignment]
         for _ in range(5):
             assert load_data_key(db, keyring, key_id) == dek
         assert asked == 0  # cached since it was wrapped

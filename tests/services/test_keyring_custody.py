@@ -139,14 +139,14 @@ def test_until_the_database_answers_every_key_use_is_refused_then_the_proof_runs
         for keyring in (right, wrong):
             with pytest.raises(KeyringNotProven, match="cannot be reached"):
                 keyring.prove()
-            for use in (
-                lambda k=keyring: k.wrap_data_key(new_data_key()),
-                lambda k=keyring: k.system_key("totp"),
-                lambda k=keyring: k.blind_index_key("given_name"),
-                lambda k=keyring: k.sign(b"checkpoint"),
-            ):
-                with pytest.raises(KeyringNotProven):
-                    use()
+            with pytest.raises(KeyringNotProven):
+                keyring.wrap_data_key(new_data_key())
+            with pytest.raises(KeyringNotProven):
+                keyring.system_key("totp")
+            with pytest.raises(KeyringNotProven):
+                keyring.blind_index_key("given_name")
+            with pytest.raises(KeyringNotProven):
+                keyring.sign(b"checkpoint")
             assert keyring.problem is not None
 
         # the database comes back, holding data written under the real keyring

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import Integer, String, column, select
+from sqlalchemy.sql.expression import ColumnClause
 
 from services.errors import (
     Conflict,
@@ -25,10 +26,10 @@ from services.kit.cursor import CURSOR_LOC, Keyset, SortKey
 from services.kit.pages import MAX_LIMIT, check_limit
 from services.kit.versions import IF_MATCH_LOC, Versioned, etag
 
-AT = column("at")
+AT: ColumnClause[Any] = column("at")
 RANK = column("rank", Integer)
 NAME = column("name", String)
-ID = column("id")
+ID: ColumnClause[Any] = column("id")
 MIXED = Keyset(
     "mixed",
     (

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from services.errors import Forbidden
+from services.identity.enums import PrincipalKind
 from services.policy import Action, Principal, Role, Scope, allowed, can_see_case, require
 
 
 def _user(role: Role, agency: uuid.UUID | None = None, **kwargs: Any) -> Principal:
     return Principal(
-        kind="user",
+        kind=PrincipalKind.USER,
         id=uuid.uuid4(),
         agency_id=agency or uuid.uuid4(),
         name="u",
@@ -24,7 +25,11 @@ def _user(role: Role, agency: uuid.UUID | None = None, **kwargs: Any) -> Princip
 
 def _client(*scopes: str) -> Principal:
     return Principal(
-        kind="client", id=uuid.uuid4(), agency_id=uuid.uuid4(), name="c", scopes=frozenset(scopes)
+        kind=PrincipalKind.CLIENT,
+        id=uuid.uuid4(),
+        agency_id=uuid.uuid4(),
+        name="c",
+        scopes=frozenset(scopes),
     )
 
 

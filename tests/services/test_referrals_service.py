@@ -18,6 +18,7 @@ from models.referrals import Referral, ReferralUpdate
 from services.cases.access import CASE_FIELD_PATHS, case_data_key, decrypt_for_case
 from services.crypto import DecryptionError
 from services.errors import Conflict, Forbidden, NotFound
+from services.identity.enums import PrincipalKind
 from services.policy import (
     PARTNER_VISIBLE_STATUSES,
     Action,
@@ -198,7 +199,7 @@ def test_partner_view_builder_holds_no_case_value_once_ended(s: Setup) -> None:
 def test_the_wrong_side_is_refused_even_if_a_scope_allowed_it(s: Setup) -> None:
     rid = s.referral()
     widened = Principal(
-        kind="client",
+        kind=PrincipalKind.CLIENT,
         id=s.partner.id,
         agency_id=s.partner.agency_id,
         name="x",
