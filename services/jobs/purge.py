@@ -14,7 +14,7 @@ from sqlalchemy import delete, or_
 from models.base import utcnow
 from models.cases import IdempotencyRecord
 from models.identity import AccessToken, LoginFailure
-from services.cases.idempotency import TTL as IDEMPOTENCY_TTL
+from services.kit.idempotency import TTL as IDEMPOTENCY_TTL
 from services.runtime import Runtime
 
 DEAD_TOKEN_GRACE = timedelta(days=7)
