@@ -125,6 +125,13 @@ class ProvenKeyring:
         if hasattr(backend, "adoption_check"):
             backend.adoption_check = self._prove_candidate
 
+    def __getattr__(self, name: str) -> object:
+        """What only one backend offers (the key file's `export_for_escrow` for `haven backup`)
+        is reached through the proven keyring as it is on the backend."""
+        if name == "backend":  # not set yet (during __init__): no recursion
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
     # --- the proof -------------------------------------------------------------------------
     def _prove_candidate(self, unwrap: Unwrap) -> None:
         prove_against_database(self._engine, unwrap)
