@@ -232,7 +232,6 @@ def can_see_referral(
     *,
     status: str,
     was_sent: bool,
-    from_agency_id: uuid.UUID,
     to_agency_id: uuid.UUID,
     case_agency_id: uuid.UUID,
     case_owner_id: uuid.UUID,
