@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from models.base import utcnow
 from models.cases import Case
 from models.referrals import Referral
-from services.referrals.states import Status
+from services.cases.enums import CaseStatus
+from services.referrals.enums import ReferralStatus
 from services.runtime import Runtime
 
 log = logging.getLogger("haven.jobs")
@@ -28,7 +29,7 @@ def overdue_sweep(runtime: Runtime) -> str:
             agency_id: count
             for agency_id, count in session.execute(
                 select(Case.agency_id, func.count())
-                .where(Case.status == "open", Case.next_action_due_at < now)
+                .where(Case.status == CaseStatus.OPEN, Case.next_action_due_at < now)
                 .group_by(Case.agency_id)
             )
         }
@@ -36,7 +37,7 @@ def overdue_sweep(runtime: Runtime) -> str:
             agency_id: count
             for agency_id, count in session.execute(
                 select(Referral.from_agency_id, func.count())
-                .where(Referral.status == Status.SENT.value, Referral.respond_due_at < now)
+                .where(Referral.status == ReferralStatus.SENT, Referral.respond_due_at < now)
                 .group_by(Referral.from_agency_id)
             )
         }
