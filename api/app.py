@@ -6,6 +6,7 @@ import re
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import iter_route_contexts
 from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
@@ -64,10 +65,13 @@ def api_router() -> APIRouter:
 
 
 def _require_transactional(app: FastAPI) -> None:
-    """Refuse to start when an API route would not commit through `TransactionalRoute`."""
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        if path.startswith(API_PREFIX) and not isinstance(route, TransactionalRoute):
+    """Refuse to start when an API route would not commit through `TransactionalRoute`.
+
+    Included routers are walked to the routes they were declared with (`app.routes` holds the
+    included routers themselves, not their routes)."""
+    for route in iter_route_contexts(app.routes):
+        path = route.path or ""
+        if path.startswith(API_PREFIX) and not isinstance(route.original_route, TransactionalRoute):
             raise RuntimeError(
                 f"{path} must be declared on an APIRouter(route_class=TransactionalRoute)"
             )
