@@ -1,4 +1,4 @@
-"""Measure what the chain costs writers: `python -m services.audit.measure [--server URL]`.
+"""Measure what the chain costs writers: `python -m bench.audit_chain [--server URL]`.
 
 Not a test and not part of the service: a small experiment behind the audit chain's design
 (docs/audit.md). On a scratch PostgreSQL database it runs the same workload three ways, each
