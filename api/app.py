@@ -20,6 +20,7 @@ from api.routers import (
     audit,
     auth,
     cases,
+    casework,
     health,
     problems,
     reference,
@@ -57,6 +58,7 @@ def api_router() -> APIRouter:
         (api_clients, "administration"),
         (reference, "reference"),
         (cases, "cases"),
+        (casework, "casework"),
         (referrals, "referrals"),
         (audit, "audit"),
     ):

@@ -99,6 +99,8 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.InvalidInput):
         extra["errors"] = [{"loc": list(p.loc), "msg": p.msg} for p in exc.problems]
+    if isinstance(exc, errors.StageGateClosed):
+        extra["missing"] = exc.missing
     if isinstance(exc, errors.OAuthError):
         extra["error"] = exc.error
     if isinstance(exc, errors.RateLimited):

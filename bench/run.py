@@ -13,7 +13,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -54,18 +54,8 @@ from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
 from services.crypto import init_keyring
 
-ALL = (
-    "read",
-    "update",
-    "list",
-    "search",
-    "intake",
-    "audit",
-    "verify",
-    "crypto",
-    "shipped",
-    "keyring",
-)
+HTTP = ("read", "update", "list", "search", "intake", "assessment", "plan", "follow_up")
+ALL = (*HTTP, "audit", "verify", "crypto", "shipped", "keyring")
 OPEN_LOOP_FRACTION = 0.5
 """The open-loop rate: this share of the slower side's median closed-loop throughput."""
 
@@ -216,6 +206,157 @@ def intaker(t: Targets) -> loadgen.RequestFn:
     return fn
 
 
+# --- casework writes: an assessment, a plan update (If-Match), a follow-up ------------------------
+CASEWORK_CASES = 256
+"""Cases the plan benchmark works on (each gets one assessment first, on both sides)."""
+
+
+def _day(offset: int) -> str:
+    return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
+
+
+def assessment_body(n: int) -> bytes:
+    body = {
+        "kind": "review" if n % 3 else "initial",
+        "completed_on": _day(0),
+        "domains": [
+            {
+                "domain": "psychosocial",
+                "severity": "high",
+                "needs": ["psychosocial_support"],
+                "observations": f"Nightmares since return; withdrawn at school ({n}).",
+            },
+            {"domain": "education", "severity": "medium", "needs": ["education_catch_up"]},
+        ],
+        "child_views": "Wants to go back to school with her cousins.",
+        "caregiver_views": "Her aunt worries about her sleep.",
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def plan_body(n: int) -> bytes:
+    body = {
+        "goals": [
+            {
+                "need": "psychosocial_support",
+                "description": f"Sleeps through the night and feels safe (revision {n}).",
+                "actions": [
+                    {
+                        "description": "Group sessions with the psychosocial partner",
+                        "responsible": "partner",
+                        "service_type": "mhpss",
+                        "due_on": _day(7 + n % 7),
+                        "status": "in_progress" if n % 2 else "planned",
+                    },
+                    {
+                        "description": "Enrol her in the catch-up class",
+                        "responsible": "caseworker",
+                        "service_type": "education",
+                        "due_on": _day(14),
+                        "status": "planned",
+                    },
+                ],
+            }
+        ],
+        "review_due_on": _day(25),
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def follow_up_body(n: int) -> bytes:
+    body = {
+        "happened_on": _day(0),
+        "mode": ("home_visit", "phone", "office", "remote")[n % 4],
+        "observations": f"Sleeping better; goes to class; visit {n}.",
+        "wellbeing": ("improved", "same", "worse")[n % 3],
+        "next_due_on": _day(7 + n % 14),
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _pair(t: Targets, worker: int, n: int, concurrency: int | None, pairs: int) -> Any:
+    """Closed loop: worker w only touches pairs k with k % concurrency == w (no two requests in
+    flight on one case, as a caseworker works); open loop: request n takes pair n."""
+    if concurrency:
+        mine = range(worker, pairs, concurrency)
+        return t.pairs[mine[n % len(mine)]]
+    return t.pairs[n % pairs]
+
+
+def assessor(t: Targets, concurrency: int | None) -> loadgen.RequestFn:
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user, case_id = _pair(t, worker, n, concurrency, len(t.pairs))
+        return (
+            await client.post(
+                f"/api/v1/cases/{case_id}/assessments",
+                headers=t.auth(user),
+                body=assessment_body(n),
+            )
+        ).status
+
+    return fn
+
+
+def planner(t: Targets, concurrency: int | None) -> loadgen.RequestFn:
+    """PUT the plan with the version last seen (none for a case without a plan yet)."""
+
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user, case_id = _pair(t, worker, n, concurrency, min(CASEWORK_CASES, len(t.pairs)))
+        headers = t.auth(user)
+        version = t.plan_versions.get(case_id)
+        if version is not None:
+            headers = {**headers, "If-Match": f'"{version}"'}
+        response = await client.request(
+            "PUT", f"/api/v1/cases/{case_id}/plan", headers=headers, body=plan_body(n)
+        )
+        if response.status == 200:
+            t.plan_versions[case_id] = int(response.headers["etag"].strip('W/"'))
+        elif response.status in (412, 428):  # re-read (counted as an error)
+            fresh = await client.get(f"/api/v1/cases/{case_id}/plan", headers=t.auth(user))
+            if fresh.status == 200:
+                t.plan_versions[case_id] = int(fresh.headers["etag"].strip('W/"'))
+        return response.status
+
+    return fn
+
+
+def follower(t: Targets, concurrency: int | None) -> loadgen.RequestFn:
+    async def fn(client: HttpClient, worker: int, n: int) -> int:
+        user, case_id = _pair(t, worker, n, concurrency, len(t.pairs))
+        return (
+            await client.post(
+                f"/api/v1/cases/{case_id}/follow-ups",
+                headers=t.auth(user),
+                body=follow_up_body(n),
+            )
+        ).status
+
+    return fn
+
+
+def prepare_plans(port: int, t: Targets) -> None:
+    """One assessment on each case the plan benchmark uses (its goals answer assessed needs),
+    and the current plan version of each, if any."""
+    import urllib.error
+    import urllib.request
+
+    for n, (user, case_id) in enumerate(t.pairs[:CASEWORK_CASES]):
+        base = f"http://127.0.0.1:{port}/api/v1/cases/{case_id}"
+        headers = {**t.auth(user), "Content-Type": "application/json"}
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            f"{base}/assessments", data=assessment_body(n), headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            assert answer.status == 201
+        current = urllib.request.Request(f"{base}/plan", headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(current, timeout=30) as answer:  # noqa: S310
+                t.plan_versions[case_id] = int(answer.headers["etag"].strip('W/"'))
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+
+
 # --- one HTTP benchmark ------------------------------------------------------------------------
 def _slim(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "latencies_ms"}
@@ -353,7 +494,16 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
-    targets = {"read": 0.6, "update": 0.7, "list": 0.5, "search": 0.5, "intake": 0.6}
+    targets = {
+        "read": 0.6,
+        "update": 0.7,
+        "list": 0.5,
+        "search": 0.5,
+        "intake": 0.6,
+        "assessment": 0.5,
+        "plan": 0.5,
+        "follow_up": 0.5,
+    }
     for bench in results.get("http", []):
         kind = bench["name"]
         label = f"{kind} (c={bench['concurrency']})"
@@ -509,7 +659,7 @@ def main() -> None:
     b_targets = baseline_targets(baseline_db)
     log(f"targets: {len(h_targets.users)} users, {len(h_targets.pairs)} cases each side")
 
-    http_wanted = [x for x in ("read", "update", "list", "search", "intake") if x in only]
+    http_wanted = [x for x in HTTP if x in only]
     if http_wanted:
         haven = start_haven(
             settings.database_url, settings.key_file, settings.audit_checkpoint_file
@@ -589,6 +739,36 @@ def main() -> None:
                         (lambda: intaker(h_targets), lambda: intaker(b_targets)),
                     )
                 )
+            casework = (
+                ("assessment", assessor),
+                ("plan", planner),
+                ("follow_up", follower),
+            )
+            for name, make in casework:
+                if name not in only:
+                    continue
+                log(f"casework write: {name}")
+                if name == "plan":
+                    prepare_plans(haven.port, h_targets)
+                    prepare_plans(baseline.port, b_targets)
+                before = chaincheck.head_seq(haven_engine)
+                bench = http_bench(
+                    name,
+                    16,
+                    profile,
+                    servers,
+                    (
+                        lambda m=make: m(h_targets, 16),  # type: ignore[misc]
+                        lambda m=make: m(b_targets, 16),  # type: ignore[misc]
+                    ),
+                    open_fns=(
+                        lambda m=make: m(h_targets, None),  # type: ignore[misc]
+                        lambda m=make: m(b_targets, None),  # type: ignore[misc]
+                    ),
+                )
+                bench["chain"] = chaincheck.check_since(haven_engine, before, settings, keyring)
+                log(f"  chain after {name}: {bench['chain']}")
+                http.append(bench)
         finally:
             results["memory"] = {"haven": haven.memory(), "baseline": baseline.memory()}
             haven.stop()

@@ -40,6 +40,8 @@ class Targets:
     names: dict[uuid.UUID, str]
     """case id → the child's full name (given then family), for search."""
     versions: dict[uuid.UUID, int] = field(default_factory=dict)
+    plan_versions: dict[uuid.UUID, int] = field(default_factory=dict)
+    """case id → the plan version last seen (the plan benchmark's If-Match)."""
     intake_bodies: list[bytes] = field(default_factory=list)
     patch_bodies: list[bytes] = field(default_factory=list)
 

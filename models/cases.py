@@ -8,7 +8,7 @@ one AES-256-GCM blob under the case's own data key (`services/cases/content.py` 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,6 +53,15 @@ class Case(Base):
     closure_requested_at: Mapped[datetime | None]
     """When the case reached the `closure` stage (closure awaits a supervisor)."""
     closed_at: Mapped[datetime | None]
+    assessed_at: Mapped[datetime | None]
+    """When the first assessment was recorded (the stage gate to `case_plan`; until then the
+    risk-based first-assessment deadline applies)."""
+    plan_action_due_on: Mapped[date | None]
+    """The earliest due date among the plan's open actions (planned or in progress)."""
+    plan_review_due_on: Mapped[date | None]
+    """The plan's review date; null while the case has no plan."""
+    follow_up_due_on: Mapped[date | None]
+    """The next follow-up, as the latest follow-up set it."""
 
     __mapper_args__ = {"version_id_col": version}
 

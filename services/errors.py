@@ -126,3 +126,13 @@ class Unavailable(DomainError):
     def __init__(self, cause: Cause) -> None:
         super().__init__(cause.detail)
         self.cause = cause
+
+
+class StageGateClosed(Conflict):
+    """A stage move whose gate is not met; `missing` names what the case still needs."""
+
+    title = "Stage gate not met"
+
+    def __init__(self, detail: str, missing: Sequence[str]) -> None:
+        super().__init__(detail)
+        self.missing = list(missing)

@@ -37,6 +37,7 @@ from api.schemas.cases import (
     NoteOut,
     StageMove,
 )
+from api.schemas.casework import CloseCase
 from services.cases.enums import CaseStatus, RiskLevel, Stage
 from services.cases.erasure import erase_case
 from services.cases.intake import create_case
@@ -60,7 +61,12 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 Responses = dict[int | str, dict[str, Any]]
-CONFLICT: Responses = {409: _problem("The case's stage or status does not allow this")}
+CONFLICT: Responses = {
+    409: _problem(
+        "The case's stage or status does not allow this; a stage gate that is not met lists "
+        "what the case still needs in `missing` (`assessment`, `plan`, `plan_approval`)"
+    )
+}
 PRECONDITIONS: Responses = {
     412: _problem("If-Match names a version that is no longer current"),
     428: _problem("If-Match is required"),
@@ -278,8 +284,10 @@ def stage(
 @router.post(
     "/cases/{case_id}/close",
     response_model=CaseOut,
-    summary="Close a case in the closure stage (supervisor)",
-    description="In the same transaction, every live referral of the case (`pending_approval`, "
+    summary="Close a case in the closure stage (supervisor), saying why",
+    description="The body names the reason (`GET /reference/closure-reasons`; `other` needs a "
+    "`note`); both are kept encrypted under the case's key and appear in the case's timeline. "
+    "In the same transaction, every live referral of the case (`pending_approval`, "
     "`sent`, `accepted`, `in_progress`) is cancelled with the reason `case_closed`, recorded "
     "like any cancel (by this supervisor, when, in the audit log): partner access to the "
     "case's shared fields ends at once, and partner actions on those referrals are 409. "
@@ -290,6 +298,7 @@ def stage(
 )
 def close(
     case_id: uuid.UUID,
+    body: CloseCase,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -297,7 +306,16 @@ def close(
     principal: PrincipalDep,
     if_match: IfMatchHeader = None,
 ) -> CaseOut:
-    view = close_case(session, keyring, settings, principal, case_id, if_match=if_match)
+    view = close_case(
+        session,
+        keyring,
+        settings,
+        principal,
+        case_id,
+        reason=body.reason,
+        note=body.note,
+        if_match=if_match,
+    )
     return _case(view, response)
 
 

@@ -31,6 +31,7 @@ from api.schemas.referrals import (
     StaffReferral,
 )
 from services.actions import Action
+from services.casework.referral_outcome import complete_referral as record_outcome
 from services.kit.pages import DEFAULT_LIMIT
 from services.kit.versions import etag
 from services.referrals import service as referrals
@@ -423,17 +424,18 @@ def complete_referral(
     principal: PrincipalDep,
     if_match: IfMatchHeader = None,
 ) -> StaffReferral | PartnerReferral:
-    return _act(
-        referral_id,
-        Action.REFERRAL_COMPLETE,
-        response,
+    # The case gains the service the partner delivered, in the same transaction.
+    view = record_outcome(
         session,
         keyring,
         settings,
         principal,
-        if_match,
+        referral_id,
         body.outcome,
+        if_match=_version(if_match),
     )
+    _etag(response, view)
+    return _schema(view)
 
 
 @router.post(

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from services.cases.enums import CaseStatus, RiskLevel, SeparationStatus, Sex, Stage
+from services.cases.schedule import DueKind
 
 _LINE_BREAKS = frozenset("\n\r\t")
 
@@ -199,6 +200,11 @@ class CaregiverOut(BaseModel):
     phone: str | None = None
 
 
+class DueItem(BaseModel):
+    kind: DueKind = Field(description="Which kind of work is due.")
+    due_at: datetime = Field(description="When it is (was) due.")
+
+
 class CaseOut(BaseModel):
     """A case as returned: the intake fields plus routing and scheduling facts."""
 
@@ -221,6 +227,16 @@ class CaseOut(BaseModel):
     protection_concerns: list[str]
     risk_level: RiskLevel
     narrative: str | None = None
+    next_action_kind: DueKind | None = Field(
+        default=None,
+        description="In lists: what `next_action_due_at` is for (`first_assessment`, "
+        "`case_review`, `plan_action`, `plan_review` or `follow_up`).",
+    )
+    overdue_items: list[DueItem] | None = Field(
+        default=None,
+        description="In lists: every kind of work that is late, earliest first (what makes "
+        "the case overdue), from plain columns.",
+    )
 
 
 class CaseCreated(CaseOut):
@@ -253,15 +269,18 @@ class NoteList(BaseModel):
 
 
 class ConcernLabels(BaseModel):
-    en: str
-    ar: str
+    en: str = Field(description="English.")
+    ar: str = Field(description="Arabic.")
+    ckb: str = Field(description="Sorani Kurdish.")
 
 
 class ConcernOut(BaseModel):
-    code: str
-    label: str
-    """In Arabic when the request's Accept-Language prefers `ar`, else in English."""
-    labels: ConcernLabels
+    code: str = Field(description="The code to send in `protection_concerns`.")
+    label: str = Field(
+        description="In the language the request's Accept-Language prefers among `en`, `ar` "
+        "and `ckb` (English otherwise)."
+    )
+    labels: ConcernLabels = Field(description="Every label.")
 
 
 class ConcernList(BaseModel):

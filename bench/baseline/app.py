@@ -315,5 +315,8 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(router)
+    from bench.baseline import casework  # its routes use this module's dependencies
+
+    app.include_router(casework.router)
     app.add_middleware(RequestSlots, slots=max(1, pool_size + max_overflow - 1))
     return app

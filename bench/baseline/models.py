@@ -114,3 +114,55 @@ def full_name_expr() -> Any:
 Index("ix_cases_given_name_lower", func.lower(Case.given_name))
 Index("ix_cases_family_name_lower", func.lower(Case.family_name))
 Index("ix_cases_full_name_lower", full_name_expr())
+
+
+class Assessment(Base):
+    __tablename__ = "case_assessments"
+    __table_args__ = (Index("ix_case_assessments_case_created", "case_id", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    completed_on: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    domains: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    child_views: Mapped[str | None] = mapped_column(Text)
+    caregiver_views: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Plan(Base):
+    __tablename__ = "case_plans"
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    review_due_on: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanVersion(Base):
+    __tablename__ = "case_plan_versions"
+    __table_args__ = (Index("ix_case_plan_versions_case_version", "case_id", "version"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    review_due_on: Mapped[str] = mapped_column(String(10))
+    goals: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUp(Base):
+    __tablename__ = "case_follow_ups"
+    __table_args__ = (Index("ix_case_follow_ups_case_created", "case_id", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    happened_on: Mapped[str] = mapped_column(String(10))
+    next_due_on: Mapped[str | None] = mapped_column(String(10))
+    mode: Mapped[str] = mapped_column(String(16))
+    observations: Mapped[str] = mapped_column(Text)
+    wellbeing: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

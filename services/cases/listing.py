@@ -10,7 +10,7 @@ still continues after the last candidate examined.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -23,8 +23,9 @@ from services.actions import Action
 from services.cases.content import date_of_birth
 from services.cases.enums import CaseStatus
 from services.cases.loading import views_of
+from services.cases.schedule import next_action, overdue_items
 from services.cases.search_index import candidate_ids, matches_name
-from services.cases.views import CasePage
+from services.cases.views import CasePage, Schedule
 from services.config import Settings
 from services.crypto import Keyring, normalise
 from services.errors import InvalidInput
@@ -55,6 +56,9 @@ class CaseQuery:
     overdue: bool = False
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    where: str = "query"
+    """Where the filters came from (`query`, or `body` for `POST /cases/search`): error locations
+    name it."""
 
     def filter_names(self) -> list[str]:
         """Which filters were used (names only: the audit log never holds a searched value)."""
@@ -64,6 +68,15 @@ class CaseQuery:
             if getattr(self, name) is not None
         ]
         return [*names, "overdue"] if self.overdue else names
+
+
+def _schedule(settings: Settings, case: Case, now: datetime) -> Schedule:
+    """Why a case is (or is not) overdue: plain columns, no decryption."""
+    found = next_action(settings, case)
+    return Schedule(
+        next_kind=found[0].value if found else None,
+        overdue=[(kind.value, at) for kind, at in overdue_items(settings, case, now)],
+    )
 
 
 # One branch per optional filter of the case list; together they compose one query.
@@ -78,10 +91,10 @@ def list_cases(  # noqa: C901
     require(principal, action)
     if query.date_of_birth is not None and query.name is None:
         raise InvalidInput.field(
-            ("query", "date_of_birth"), "date_of_birth only narrows a name search; add `name`."
+            (query.where, "date_of_birth"), "date_of_birth only narrows a name search; add `name`."
         )
     if query.name is not None and not normalise(query.name):
-        raise InvalidInput.field(("query", "name"), "The name is empty after normalisation.")
+        raise InvalidInput.field((query.where, "name"), "The name is empty after normalisation.")
     limit = check_limit(query.limit)
 
     statement = select(Case).where(case_filter(principal, Case.agency_id, Case.owner_id))
@@ -121,6 +134,8 @@ def list_cases(  # noqa: C901
             if matches_name(view.document, query.name)
             and (wanted_dob is None or date_of_birth(view.document) == wanted_dob)
         ]
+    now = utcnow()
+    views = [replace(view, schedule=_schedule(settings, view.case, now)) for view in views]
     detail = {"filters": query.filter_names(), "count": len(views)}
     if not views:
         audit.record(session, principal, action, resource_type="case", detail=detail)

@@ -1,7 +1,11 @@
 """The case stage machine: `registration → assessment → case_plan → implementation →
-follow_up → closure`, plus `follow_up → case_plan`. Nothing else."""
+follow_up → closure`, plus `follow_up → case_plan`. Nothing else; and two of the moves are gated
+by the records the work produces (`GATES`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
 
 from services.cases.enums import Stage
 
@@ -25,3 +29,42 @@ REOPEN_STAGE = Stage.FOLLOW_UP
 
 def can_move(current: str, target: str) -> bool:
     return (current, target) in TRANSITIONS
+
+
+class Requirement(StrEnum):
+    """What a stage gate can ask of a case (the 409's `missing` entries)."""
+
+    ASSESSMENT = "assessment"
+    """At least one recorded assessment."""
+    PLAN = "plan"
+    """A case plan."""
+    PLAN_APPROVAL = "plan_approval"
+    """The current plan approved by a supervisor."""
+
+
+GATES: dict[tuple[str, str], tuple[Requirement, ...]] = {
+    ("assessment", "case_plan"): (Requirement.ASSESSMENT,),
+    ("case_plan", "implementation"): (Requirement.PLAN, Requirement.PLAN_APPROVAL),
+}
+"""Moves that need records first, so the stage tells the truth about the work done."""
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the gates look at (plain columns: no decryption)."""
+
+    assessed: bool
+    plan_status: str | None
+    """`draft`, `approved`, or None without a plan."""
+
+    def meets(self, requirement: Requirement) -> bool:
+        if requirement == Requirement.ASSESSMENT:
+            return self.assessed
+        if requirement == Requirement.PLAN:
+            return self.plan_status is not None
+        return self.plan_status == "approved"
+
+
+def missing_for(current: str, target: str, facts: CaseFacts) -> list[str]:
+    """The requirements of the move `current → target` the case does not meet yet."""
+    return [r.value for r in GATES.get((current, target), ()) if not facts.meets(r)]

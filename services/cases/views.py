@@ -19,6 +19,8 @@ class CaseView:
     possible_duplicates: list[uuid.UUID] | None = None
     replayed: bool = False
     """True when an Idempotency-Key replay returned an earlier intake."""
+    schedule: Schedule | None = None
+    """In lists: what is due next and what is late (from plain columns)."""
 
     @property
     def etag(self) -> str:
@@ -44,11 +46,25 @@ class CaseView:
         }
         if self.possible_duplicates is not None:
             data["possible_duplicates"] = self.possible_duplicates
+        if self.schedule is not None:
+            data["next_action_kind"] = self.schedule.next_kind
+            data["overdue_items"] = [
+                {"kind": kind, "due_at": at} for kind, at in self.schedule.overdue
+            ]
         return data
 
 
-CasePage = Page[CaseView]
-"""A page of cases (`GET /cases`)."""
+@dataclass(frozen=True)
+class Schedule:
+    next_kind: str | None
+    overdue: list[tuple[str, datetime]]
+    """Late items, earliest first."""
+
+
+@dataclass(frozen=True)
+class CasePage:
+    items: list[CaseView]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Workflow actions: stage moves, close and reopen (supervisor), assignment (supervisor).
 
+Stage moves pass the gates of `stages.GATES` (a 409 naming what is `missing`) and are kept as
+`case_stage_events` (the timeline's stage entries); closing records why (`case_closures`, the
+reason and note encrypted under the case's key).
+
 Closing a case also cancels its live referrals (reason `case_closed`) in the same transaction,
 so no partner keeps reading or working on a closed case; reopening does not revive them.
 
@@ -10,25 +14,29 @@ the stage or status changes, writes its audit event and returns the updated case
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.base import utcnow
+from models.base import new_id, utcnow
 from models.cases import Case
+from models.casework import CasePlan, Closure, StageEvent
 from models.identity import User
 from services import audit
 from services.actions import Action
-from services.cases.access import load_visible_case, require_on_case
+from services.cases.access import case_data_key, load_visible_case, require_on_case
+from services.cases.closure import NOTE_REQUIRED, ClosureReason
 from services.cases.concurrency import CASE_VERSIONS
 from services.cases.enums import CaseStatus, Stage
 from services.cases.loading import view_of
+from services.cases.records import seal_record
 from services.cases.schedule import reschedule
-from services.cases.stages import REOPEN_STAGE, STAGES, can_move
+from services.cases.stages import REOPEN_STAGE, STAGES, CaseFacts, can_move, missing_for
 from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring
-from services.errors import Conflict, InvalidInput, NotFound
+from services.errors import Conflict, FieldProblem, InvalidInput, NotFound, StageGateClosed
 from services.identity.enums import Role
 from services.policy import Principal
 from services.referrals.service import cancel_for_closed_case
@@ -90,8 +98,20 @@ def move_stage(
         raise Conflict("The case is closed; a supervisor may reopen it.")
     if not can_move(case.stage, to):
         raise Conflict(f"A case cannot move from {case.stage} to {to}.")
+    plan = session.get(CasePlan, case.id)
+    facts = CaseFacts(
+        assessed=case.assessed_at is not None, plan_status=plan.status if plan else None
+    )
+    missing = missing_for(case.stage, to, facts)
+    if missing:
+        raise StageGateClosed(
+            f"The case cannot move from {case.stage} to {to} yet: it needs "
+            f"{', '.join(missing)} first.",
+            missing,
+        )
     now = utcnow()
     previous = case.stage
+    _record_stage(session, principal, case, previous, to, now)
     case.stage = to
     case.stage_changed_at = now
     case.closure_requested_at = now if to == Stage.CLOSURE else None
@@ -107,6 +127,45 @@ def move_stage(
     )
 
 
+def _record_stage(
+    session: Session,
+    principal: Principal,
+    case: Case,
+    previous: str,
+    to: str,
+    at: datetime,
+) -> None:
+    session.add(
+        StageEvent(case_id=case.id, from_stage=previous, to_stage=to, actor_id=principal.id, at=at)
+    )
+
+
+MAX_CLOSURE_NOTE_CHARS = 2_000
+CLOSURES_TABLE = "case_closures"
+
+
+def _closure_reason(reason: str, note: str | None) -> ClosureReason:
+    problems: list[FieldProblem] = []
+    try:
+        code = ClosureReason(reason)
+    except ValueError:
+        problems.append(
+            FieldProblem(
+                ("body", "reason"), "Unknown reason; see GET /api/v1/reference/closure-reasons."
+            )
+        )
+        code = ClosureReason.OTHER
+    if note is not None and (not note.strip() or len(note) > MAX_CLOSURE_NOTE_CHARS):
+        problems.append(
+            FieldProblem(("body", "note"), f"Must be 1 to {MAX_CLOSURE_NOTE_CHARS} characters.")
+        )
+    elif note is None and code in NOTE_REQUIRED and not problems:
+        problems.append(FieldProblem(("body", "note"), f"A note is required for `{code}`."))
+    if problems:
+        raise InvalidInput(problems)
+    return code
+
+
 def close_case(
     session: Session,
     keyring: Keyring,
@@ -114,13 +173,35 @@ def close_case(
     principal: Principal,
     case_id: uuid.UUID,
     *,
+    reason: str,
+    note: str | None = None,
     if_match: str | None = None,
 ) -> CaseView:
+    """Close a case in the closure stage, recording why (`reason` from the closure reasons;
+    `other` needs a `note`)."""
     case = _load(session, principal, case_id, Action.CASE_CLOSE, if_match)
+    code = _closure_reason(reason, note)
     if case.status != CaseStatus.OPEN:
         raise Conflict("The case is already closed.")
     if case.stage != Stage.CLOSURE:
         raise Conflict("Only a case in the closure stage can be closed.")
+    closure_id = new_id()
+    session.add(
+        Closure(
+            id=closure_id,
+            case_id=case.id,
+            closed_by=principal.id,
+            closed_at=utcnow(),
+            content_encrypted=seal_record(
+                case_data_key(session, keyring, case),
+                {"reason": code.value, "note": note},
+                table=CLOSURES_TABLE,
+                record_id=closure_id,
+                case_id=case.id,
+                kind="closure",
+            ),
+        )
+    )
     # Partner access ends with the closure: its live referrals are cancelled in this same
     # transaction (reason `case_closed`, each audited as a `referral.cancel` by this supervisor).
     cancelled = cancel_for_closed_case(session, keyring, principal, case)
@@ -133,8 +214,11 @@ def close_case(
         principal,
         case,
         Action.CASE_CLOSE,
-        {"referrals_cancelled": [str(referral_id) for referral_id in cancelled]},
-        ("status",),
+        {
+            "referrals_cancelled": [str(referral_id) for referral_id in cancelled],
+            "closure_id": str(closure_id),
+        },
+        ("status", "closure.reason", *(("closure.note",) if note is not None else ())),
     )
 
 
@@ -152,6 +236,7 @@ def reopen_case(
     if case.status != CaseStatus.CLOSED:
         raise Conflict("Only a closed case can be reopened.")
     now = utcnow()
+    _record_stage(session, principal, case, case.stage, REOPEN_STAGE, now)
     case.status = CaseStatus.OPEN
     case.stage = REOPEN_STAGE
     case.stage_changed_at = now

@@ -28,6 +28,9 @@ from tests.factories import API
 NOT_AUDITED_ON_SUCCESS = {
     ("GET", f"{API}/auth/me"): "the caller's own identity: no record is read",
     ("GET", f"{API}/reference/concerns"): "public reference data",
+    ("GET", f"{API}/reference/needs"): "public reference data",
+    ("GET", f"{API}/reference/services"): "public reference data",
+    ("GET", f"{API}/reference/closure-reasons"): "public reference data",
 }
 
 

@@ -19,6 +19,12 @@ from models.cases import Case, CaseNote, CaseSearchToken, CaseTombstone
 from models.keys import DataKey
 from services.config import Settings
 from tests.api.test_cases_helpers import World, body, create, etag, patch, search, world
+from tests.casework_support import (
+    CLOSE_BODY,
+    approved_plan_http,
+    record_assessment_http,
+    walk_http,
+)
 from tests.factories import API, make_user
 
 __all__ = ["world"]
@@ -262,11 +268,21 @@ def move(client: TestClient, actor: Any, case_id: str, to: str) -> Any:
     return client.post(f"{API}/cases/{case_id}/stage", json={"to": to}, headers=actor.headers)
 
 
+def _gates_met(client: TestClient, world: World, case_id: str) -> int:
+    """Record the assessment and approved plan the stage gates ask for; the case's version."""
+    record_assessment_http(client, world.owner.headers, case_id)
+    approved_plan_http(client, world.owner.headers, world.supervisor.headers, case_id)
+    version: int = client.get(f"{API}/cases/{case_id}", headers=world.owner.headers).json()[
+        "version"
+    ]
+    return version
+
+
 def test_stage_machine_walks_forward_and_back_to_case_plan(
     client: TestClient, world: World, settings: Settings, db: Session
 ) -> None:
     case = create(client, world.owner)
-    version = 1
+    version = _gates_met(client, world, case["id"])
     for to in (
         "assessment",
         "case_plan",
@@ -307,6 +323,7 @@ def test_illegal_stage_moves_are_409_and_change_nothing(
     client: TestClient, world: World, path: list[str], to: str
 ) -> None:
     case = create(client, world.owner)
+    _gates_met(client, world, case["id"])
     for step in path:
         assert move(client, world.owner, case["id"], step).status_code == 200
     before = client.get(f"{API}/cases/{case['id']}", headers=world.owner.headers).json()
@@ -324,21 +341,25 @@ def test_unknown_stage_name_is_422(client: TestClient, world: World) -> None:
 
 def to_closure(client: TestClient, world: World) -> dict[str, Any]:
     case = create(client, world.owner)
-    for to in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
-        assert move(client, world.owner, case["id"], to).status_code == 200
+    walk_http(client, world.owner.headers, world.supervisor.headers, case["id"])
     return case
 
 
 def test_close_and_reopen_by_supervisor(client: TestClient, world: World, db: Session) -> None:
     case = to_closure(client, world)
     url = f"{API}/cases/{case['id']}"
-    assert client.post(f"{url}/close", headers=world.owner.headers).status_code == 403
-    closed = client.post(f"{url}/close", headers=world.supervisor.headers)
+    assert (
+        client.post(f"{url}/close", json=CLOSE_BODY, headers=world.owner.headers).status_code == 403
+    )
+    closed = client.post(f"{url}/close", json=CLOSE_BODY, headers=world.supervisor.headers)
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
     assert closed.json()["next_action_due_at"] is None
     assert closed.json()["closed_at"] is not None
-    assert client.post(f"{url}/close", headers=world.supervisor.headers).status_code == 409
+    assert (
+        client.post(f"{url}/close", json=CLOSE_BODY, headers=world.supervisor.headers).status_code
+        == 409
+    )
     assert move(client, world.owner, case["id"], "follow_up").status_code == 409
     assert patch(client, world.owner, closed.json(), {"narrative": "x"}).status_code == 409
     assert client.post(f"{url}/reopen", headers=world.owner.headers).status_code == 403
@@ -354,7 +375,9 @@ def test_close_and_reopen_by_supervisor(client: TestClient, world: World, db: Se
 
 def test_close_before_closure_stage_is_409(client: TestClient, world: World) -> None:
     case = create(client, world.owner)
-    response = client.post(f"{API}/cases/{case['id']}/close", headers=world.supervisor.headers)
+    response = client.post(
+        f"{API}/cases/{case['id']}/close", json=CLOSE_BODY, headers=world.supervisor.headers
+    )
     assert response.status_code == 409
 
 
@@ -456,7 +479,9 @@ def test_overdue_lists_open_cases_past_due(client: TestClient, world: World, db:
     later = create(client, world.owner, body("Later"))
     create(client, world.owner, body("OnTime"))
     closed = to_closure(client, world)
-    client.post(f"{API}/cases/{closed['id']}/close", headers=world.supervisor.headers)
+    client.post(
+        f"{API}/cases/{closed['id']}/close", json=CLOSE_BODY, headers=world.supervisor.headers
+    )
     now = datetime.now().astimezone()
     for case_id, hours in ((late["id"], 48), (later["id"], 2), (closed["id"], 100)):
         row = db.get(Case, uuid.UUID(case_id))

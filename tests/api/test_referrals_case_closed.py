@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.cases import Case
 from models.referrals import Referral
+from tests.casework_support import CLOSE_BODY, walk_http
 from tests.factories import API
 from tests.referrals_support import (
     ALL_MARKERS,
@@ -32,16 +33,14 @@ FINAL = ("rejected", "declined", "completed", "cancelled")
 
 
 def _to_closure(client: TestClient, world: World) -> None:
-    for stage in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
-        moved = client.post(
-            f"{API}/cases/{world.case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
-        )
-        assert moved.status_code == 200, moved.text
+    walk_http(client, world.h["caseworker"], world.h["supervisor"], str(world.case_id))
 
 
 def _close(client: TestClient, world: World, **headers: str) -> Any:
     return client.post(
-        f"{API}/cases/{world.case_id}/close", headers={**world.h["supervisor"], **headers}
+        f"{API}/cases/{world.case_id}/close",
+        json=CLOSE_BODY,
+        headers={**world.h["supervisor"], **headers},
     )
 
 

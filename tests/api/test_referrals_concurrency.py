@@ -15,6 +15,7 @@ from api.app import create_app
 from models.audit import AuditEvent
 from models.referrals import Referral, ReferralUpdate
 from services.runtime import Runtime
+from tests.casework_support import CLOSE_BODY, walk_http
 from tests.factories import API
 from tests.referrals_support import World, build_world, case_body, referral_body
 
@@ -131,11 +132,7 @@ def _accepted_referral_of_a_case_in_closure(http: TestClient, world: World) -> t
     for action, who in (("approve", "supervisor"), ("accept", "partner")):
         moved = http.post(f"{API}/referrals/{rid}/{action}", headers=world.h[who])
         assert moved.status_code == 200, moved.text
-    for stage in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
-        staged = http.post(
-            f"{API}/cases/{case_id}/stage", json={"to": stage}, headers=world.h["caseworker"]
-        )
-        assert staged.status_code == 200, staged.text
+    walk_http(http, world.h["caseworker"], world.h["supervisor"], str(case_id))
     return case_id, rid
 
 
@@ -153,7 +150,10 @@ def test_closing_a_case_while_the_partner_acts_leaves_no_live_referral(
             closed, updated = _race(
                 [
                     partial(
-                        http.post, f"{API}/cases/{case_id}/close", headers=world.h["supervisor"]
+                        http.post,
+                        f"{API}/cases/{case_id}/close",
+                        json=CLOSE_BODY,
+                        headers=world.h["supervisor"],
                     ),
                     partial(
                         other.post,

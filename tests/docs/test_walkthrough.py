@@ -69,7 +69,19 @@ def test_the_document_has_the_whole_story() -> None:
     blocks = sh_blocks(WALKTHROUGH.read_text(encoding="utf-8"))
     script = "\n".join(blocks)
     assert len(blocks) >= 8
-    for step in ("/auth/login", "/agencies", "/users", "/api-clients", "/cases", "/referrals"):
+    for step in (
+        "/auth/login",
+        "/agencies",
+        "/users",
+        "/api-clients",
+        "/cases",
+        "/referrals",
+        "/assessments",
+        "/plan",
+        "/services",
+        "/follow-ups",
+        "/timeline",
+    ):
         assert step in script, f"the walk-through no longer shows {step}"
 
 
@@ -130,8 +142,8 @@ def test_the_walkthrough_runs_against_a_real_server(tmp_path: Path) -> None:
         "assessment",
         "404",
         "409",
-        "closed",
-        "open follow_up",
+        "assessment",
+        '{"status":409,"missing":["assessment"]}',
         "204",
         "404",
         "sent",
@@ -139,6 +151,23 @@ def test_the_walkthrough_runs_against_a_real_server(tmp_path: Path) -> None:
         "in_progress",
         "completed",
         '{"valid":true',
+        "psychosocial_support  پاڵپشتی دەروونی و کۆمەڵایەتی",
+        "initial 2",
+        "case_plan",
+        '{"status":409,"missing":["plan","plan_approval"]}',
+        '{"version":1,"status":"draft"}',
+        '{"version":2,"status":"approved"}',
+        "implementation 20",
+        "v2 approved",
+        "v1 draft",
+        "own_agency",
+        "partner mhpss Completed 8 sessions; stable",
+        "improved",
+        '{"open_cases":1,"by_stage":{"follow_up":1},"follow_ups_due_soon":1}',
+        "closed",
+        "closure: Closed: goals_met",
+        "follow_up: Follow-up (home_visit)",
+        "open follow_up",
     ]
     position = 0
     for wanted in expected:

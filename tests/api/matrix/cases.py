@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 from services.cases.intake import create_case
-from services.cases.workflow import close_case, move_stage
 from tests.api.matrix import STAFF, Call, Entry, World, expect, keys
+from tests.casework_support import CLOSE_BODY, close_services, walk_services
 from tests.factories import API, OMIT, case_body, principal_of
 
 P = API
@@ -38,14 +38,16 @@ BODY: dict[str, Any] = case_body(
 
 
 def _case(world: World, state: str = "open") -> uuid.UUID:
+    """A fresh case of `a.caseworker`: `open` (registration), or walked to the `closure`
+    stage (with the assessment and approved plan its gates need), or `closed`."""
     owner = principal_of(world.users["a.caseworker"])
+    supervisor = principal_of(world.users["a.supervisor"])
     keyring, settings = world.runtime.keyring, world.settings
     case_id = create_case(world.db, keyring, settings, owner, BODY).case.id
     if state in ("closure", "closed"):
-        for to in ("assessment", "case_plan", "implementation", "follow_up", "closure"):
-            move_stage(world.db, keyring, settings, owner, case_id, to)
+        walk_services(world.db, keyring, settings, owner, supervisor, case_id, "closure")
     if state == "closed":
-        close_case(world.db, keyring, settings, principal_of(world.users["a.supervisor"]), case_id)
+        close_services(world.db, keyring, settings, supervisor, case_id)
     world.db.flush()
     return case_id
 
@@ -108,7 +110,7 @@ ENTRIES = [
     Entry(
         "POST",
         f"{P}/cases/{{case_id}}/close",
-        _on_case("closure"),
+        _on_case("closure", json=CLOSE_BODY),
         expect(**SUPERVISOR_ONLY),
     ),
     Entry(
