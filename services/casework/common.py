@@ -6,16 +6,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from models.cases import Case
 from services import audit
 from services.cases.access import load_visible_case
-from services.cases.cursor import decode_cursor, encode_cursor
 from services.errors import Conflict, InvalidInput
+from services.kit.cursor import Keyset, SortKey
 from services.policy import Action, Principal
 
 DEFAULT_LIMIT = 50
@@ -88,17 +89,16 @@ def newest_first(
 ) -> tuple[Sequence[Any], str | None]:
     """Rows of `statement`, newest first by (`at_col`, `id_col`), one page after `cursor`."""
     check_limit(limit)
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor, order)
-        statement = statement.where(or_(at_col < at, and_(at_col == at, id_col < last_id)))
-    rows = list(
-        session.execute(statement.order_by(at_col.desc(), id_col.desc()).limit(limit + 1))
-        .scalars()
-        .all()
+    keyset = newest_keyset(order, at_col, id_col)
+    rows = session.execute(keyset.select_page(statement, cursor=cursor, limit=limit)).scalars()
+    page = keyset.split(
+        rows.all(), limit, lambda row: (getattr(row, at_col.key), getattr(row, id_col.key))
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    if not has_more:
-        return rows, None
-    last = rows[-1]
-    return rows, encode_cursor(order, getattr(last, at_col.key), getattr(last, id_col.key))
+    return page.items, page.next_cursor
+
+
+def newest_keyset(order: str, at_col: Any, id_col: Any) -> Keyset:
+    return Keyset(
+        order,
+        (SortKey(at_col, datetime, descending=True), SortKey(id_col, uuid.UUID, descending=True)),
+    )

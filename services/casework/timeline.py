@@ -26,15 +26,19 @@ from models.cases import CaseNote
 from models.casework import Assessment, Closure, FollowUp, PlanVersion, ServiceDelivery, StageEvent
 from models.referrals import Referral
 from services.cases.access import case_data_key, decrypt_for_case
-from services.cases.cursor import decode_cursor, encode_cursor
 from services.cases.records import open_record
 from services.cases.workflow import CLOSURES_TABLE
 from services.casework import assessments, common, delivered, follow_ups, plans
 from services.crypto import Keyring
+from services.kit.cursor import Keyset, SortKey
 from services.policy import Action, Principal
 
 SUMMARY_CHARS = 120
-ORDER = "timeline"
+KEYSET = Keyset(
+    "timeline",
+    (SortKey(StageEvent.at, datetime, descending=True), SortKey(StageEvent.id, uuid.UUID, True)),
+)
+"""Only the cursor's encoding: each source applies its own columns to the decoded values."""
 
 
 class TimelineKind(StrEnum):
@@ -153,7 +157,7 @@ def _rows(
     session: Session,
     source: _Source,
     case_id: uuid.UUID,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
     limit: int,
 ) -> Sequence[Any]:
     model = source.model
@@ -179,7 +183,7 @@ def case_timeline(
 ) -> common.Page[TimelineEntry]:
     case = common.load_case(session, principal, case_id, Action.CASE_TIMELINE)
     common.check_limit(limit)
-    after = decode_cursor(cursor, ORDER) if cursor is not None else None
+    after = tuple(KEYSET.decode(cursor)) if cursor else None
     candidates: list[tuple[datetime, uuid.UUID, _Source, Any]] = []
     for source in SOURCES:
         for row in _rows(session, source, case.id, after, limit):
@@ -202,5 +206,5 @@ def case_timeline(
         fields=sorted({f"{item.kind.value}.summary" for item in items}),
         detail={"count": len(items)},
     )
-    next_cursor = encode_cursor(ORDER, items[-1].at, items[-1].id) if has_more else None
+    next_cursor = KEYSET.encode((items[-1].at, items[-1].id)) if has_more else None
     return common.Page(items=items, next_cursor=next_cursor)
