@@ -25,6 +25,7 @@ from api.routers import (
     problems,
     reference,
     referrals,
+    tracing,
     users,
 )
 from api.routing import TransactionalRoute
@@ -60,6 +61,7 @@ def api_router() -> APIRouter:
         (cases, "cases"),
         (casework, "casework"),
         (referrals, "referrals"),
+        (tracing, "tracing"),
         (audit, "audit"),
     ):
         router.include_router(module.router, tags=[tag])

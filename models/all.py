@@ -1,8 +1,18 @@
 """Import every model module so `Base.metadata` is complete (alembic, tests)."""
 
-from models import audit, cases, casework, identity, jobs, keys, referrals
+from models import audit, cases, casework, identity, jobs, keys, referrals, tracing
 from models.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["audit", "cases", "casework", "identity", "jobs", "keys", "metadata", "referrals"]
+__all__ = [
+    "audit",
+    "cases",
+    "casework",
+    "identity",
+    "jobs",
+    "keys",
+    "metadata",
+    "referrals",
+    "tracing",
+]

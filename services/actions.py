@@ -80,6 +80,17 @@ class Action(StrEnum):
     REFERRAL_DECLINE = "referral.decline"
     REFERRAL_UPDATE = "referral.update"
     REFERRAL_COMPLETE = "referral.complete"
+    # --- family tracing
+    TRACING_CREATE = "tracing_request.create"
+    TRACING_READ = "tracing_request.read"
+    TRACING_LIST = "tracing_request.list"
+    TRACING_CLOSE = "tracing_request.close"
+    TRACING_REUNIFY = "tracing_request.reunify"
+    TRACING_MATCHES = "tracing_match.list"
+    TRACING_CONFIRM = "tracing_match.confirm"
+    TRACING_REJECT = "tracing_match.reject"
+    CASE_REUNIFIED = "case.reunified"
+    """Recorded on each confirmed case when its tracing request is reunified."""
     # --- the audit log and the keys
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"

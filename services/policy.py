@@ -133,6 +133,15 @@ ROLE_ACTIONS: Mapping[Action, frozenset[Role]] = {
     Action.REFERRAL_COMPLETE: frozenset(),
     Action.AUDIT_READ: frozenset({Role.AUDITOR}),
     Action.AUDIT_VERIFY: frozenset({Role.AUDITOR}),
+    # Tracing requests are owned and seen like cases; a match is a supervisor's decision.
+    Action.TRACING_CREATE: frozenset({Role.CASEWORKER}),
+    Action.TRACING_READ: _CASE_ROLES,
+    Action.TRACING_LIST: _CASE_ROLES,
+    Action.TRACING_CLOSE: _CASE_ROLES,
+    Action.TRACING_REUNIFY: frozenset({Role.SUPERVISOR}),
+    Action.TRACING_MATCHES: _CASE_ROLES,
+    Action.TRACING_CONFIRM: frozenset({Role.SUPERVISOR}),
+    Action.TRACING_REJECT: frozenset({Role.SUPERVISOR}),
 }
 
 # Which scope lets a partner API client attempt an action.
@@ -213,6 +222,14 @@ def case_filter(principal: Principal, agency_col: Any, owner_col: Any) -> Column
         )
         return both
     return false()
+
+
+def tracing_request_filter(
+    principal: Principal, agency_col: Any, owner_col: Any
+) -> ColumnElement[bool]:
+    """Tracing requests are seen exactly like cases: a supervisor its agency's, a caseworker
+    its own (an enquiry names a child and a family as much as a case does)."""
+    return case_filter(principal, agency_col, owner_col)
 
 
 # --- referrals -----------------------------------------------------------------------------

@@ -64,6 +64,20 @@ class Strict(BaseModel):
 # --- request bodies -----------------------------------------------------------------------
 
 
+OtherNames = Annotated[
+    list[Name],
+    Field(
+        max_length=10,
+        description="Other spellings and scripts of the child's name (e.g. the Arabic-script "
+        "form of a name registered in Latin letters, or the name used before it was changed); "
+        "name search and family tracing consider them.",
+    ),
+]
+FATHER = "The father's given name (Iraqi names: given, father's, grandfather's name)."
+GRANDFATHER = "The paternal grandfather's given name."
+MOTHER = "The mother's name."
+
+
 class ChildIn(Strict):
     given_name: Name
     family_name: Name
@@ -72,6 +86,10 @@ class ChildIn(Strict):
     estimated_age: Age | None = Field(
         default=None, description="Years, when the date of birth is unknown."
     )
+    other_names: OtherNames | None = None
+    father_name: Name | None = Field(default=None, description=FATHER)
+    grandfather_name: Name | None = Field(default=None, description=GRANDFATHER)
+    mother_name: Name | None = Field(default=None, description=MOTHER)
 
 
 class LocationIn(Strict):
@@ -107,6 +125,10 @@ class ChildPatch(Strict):
     sex: Sex | None = None
     date_of_birth: date | None = None
     estimated_age: Age | None = None
+    other_names: OtherNames | None = None
+    father_name: Name | None = Field(default=None, description=FATHER)
+    grandfather_name: Name | None = Field(default=None, description=GRANDFATHER)
+    mother_name: Name | None = Field(default=None, description=MOTHER)
 
     @field_validator("given_name", "family_name", "sex")
     @classmethod
@@ -186,6 +208,10 @@ class ChildOut(BaseModel):
     sex: Sex
     date_of_birth: date | None = None
     estimated_age: int | None = None
+    other_names: list[str] | None = Field(default=None, description="Other spellings and scripts.")
+    father_name: str | None = Field(default=None, description=FATHER)
+    grandfather_name: str | None = Field(default=None, description=GRANDFATHER)
+    mother_name: str | None = Field(default=None, description=MOTHER)
 
 
 class LocationOut(BaseModel):

@@ -31,7 +31,17 @@ DOCUMENT_KEYS: tuple[str, ...] = (
 )
 """Top-level keys of the encrypted document (`risk_level` is a plain routing column)."""
 
-CHILD_KEYS = ("given_name", "family_name", "sex", "date_of_birth", "estimated_age")
+CHILD_KEYS = (
+    "given_name",
+    "family_name",
+    "sex",
+    "date_of_birth",
+    "estimated_age",
+    "other_names",
+    "father_name",
+    "grandfather_name",
+    "mother_name",
+)
 LOCATION_KEYS = ("governorate", "district", "address")
 
 CASE_FIELD_PATHS: frozenset[str] = frozenset(
@@ -41,6 +51,10 @@ CASE_FIELD_PATHS: frozenset[str] = frozenset(
         "child.sex",
         "child.date_of_birth",
         "child.estimated_age",
+        "child.other_names",
+        "child.father_name",
+        "child.grandfather_name",
+        "child.mother_name",
         "location.governorate",
         "location.district",
         "location.address",

@@ -15,6 +15,7 @@ from services.cases.access import load_visible_case
 from services.cases.content import DOCUMENT_KEYS, encrypt_document, validate_document
 from services.cases.duplicates import find_duplicates
 from services.cases.enums import CaseStatus, Stage
+from services.cases.listeners import child_changed
 from services.cases.loading import view_of
 from services.cases.numbers import next_case_number
 from services.cases.schedule import reschedule
@@ -92,6 +93,7 @@ def create_case(
     session.add(case)
     session.flush()
     write_tokens(session, keyring, settings, case.id, document, replace=False)
+    child_changed(session, keyring, settings, case, document, new=True)
     audit.record(
         session,
         principal,

@@ -26,6 +26,7 @@ from services.cases.content import (
     validate_document,
 )
 from services.cases.enums import CaseStatus
+from services.cases.listeners import child_changed
 from services.cases.schedule import reschedule
 from services.cases.search_index import name_values, write_tokens
 from services.cases.views import CaseView
@@ -92,6 +93,8 @@ def update_case(
         CASE_VERSIONS.flush(session)
         if name_values(updated) != name_values(document):
             write_tokens(session, keyring, settings, case.id, updated)
+        if updated.get("child") != document.get("child"):
+            child_changed(session, keyring, settings, case, updated, new=False)
     audit.record(
         session,
         principal,

@@ -5,7 +5,7 @@ Other areas import only the names below (and `services.crypto.passwords`, `servi
 the keyring's set-up and custody: `services.crypto.setup`, `services.crypto.custody`).
 """
 
-from services.crypto.blind_index import BlindIndex
+from services.crypto.blind_index import BlindIndex, truncated_hmac
 from services.crypto.data_keys import (
     create_data_key,
     destroy_data_key,
@@ -51,5 +51,6 @@ __all__ = [
     "normalise",
     "open_sealed",
     "seal",
+    "truncated_hmac",
     "verify_signature",
 ]

@@ -49,6 +49,15 @@ def blind_index_bits(planned_records: int) -> int:
     return bits
 
 
+def truncated_hmac(key: bytes, value: str, bits: int) -> str:
+    """The first `bits` bits of HMAC-SHA256(key, value), as lowercase hex (ceil(bits/4) chars)."""
+    if not 1 <= bits <= 64:
+        raise ValueError("a truncated token has 1 to 64 bits")
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()
+    truncated = int.from_bytes(digest[:8], "big") >> (64 - bits)
+    return f"{truncated:0{math.ceil(bits / 4)}x}"
+
+
 def expected_coincidences(planned_records: int, bits: int) -> float:
     return planned_records / float(2**bits)
 
@@ -79,6 +88,4 @@ class BlindIndex:
         normalised = normalise(value)
         if not normalised:
             return None
-        digest = hmac.new(self._key(field), normalised.encode("utf-8"), hashlib.sha256).digest()
-        truncated = int.from_bytes(digest[:8], "big") >> (64 - self.bits)
-        return f"{truncated:0{self.hex_length}x}"
+        return truncated_hmac(self._key(field), normalised, self.bits)

@@ -1,0 +1,362 @@
+"""Tracing requests: create, list, read, close, reunify (owned and seen like cases).
+
+Everything the enquirer said (their name, relationship, phone, place; the sought child's names,
+parents' names, sex, birth date or age, where and when last seen; circumstances) is one
+AES-256-GCM blob under the request's own data key; so are the reunification and closure details
+added later. Plain columns: ids, reference, agency, owner, status, version, dates. Creating a
+request writes its name tokens and runs the matcher against cases at once.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.tracing import TracingMatch, TracingRequest
+from services import audit
+from services.cases.cursor import decode_cursor, encode_cursor
+from services.config import Settings
+from services.crypto import Keyring, create_data_key, decrypt_field, encrypt_field, load_data_key
+from services.errors import FieldProblem, InvalidInput, NotFound
+from services.policy import Action, Principal, require, tracing_request_filter
+from services.tracing.states import MatchStatus, RequestEvent, RequestStatus, next_request_status
+from services.tracing.tokens import request_parts, tokenizer, write_request_tokens
+
+TABLE = "tracing_requests"
+CONTENT_FIELD = "content"
+DOCUMENT_KEYS = ("enquirer", "sought", "circumstances", "reunification", "closure")
+RESOURCE = "tracing_request"
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+LIST_ORDER = "tracing-created"
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request: TracingRequest
+    document: dict[str, Any]
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.request.version}"'
+
+    def as_dict(self) -> dict[str, Any]:
+        row = self.request
+        return {
+            "id": row.id,
+            "reference": row.reference,
+            "version": row.version,
+            "status": row.status,
+            "agency_id": row.agency_id,
+            "owner_id": row.owner_id,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            **{key: self.document.get(key) for key in DOCUMENT_KEYS},
+        }
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: list[RequestView]
+    next_cursor: str | None
+
+
+def encrypt_document(dek: bytes, request_id: uuid.UUID, document: Mapping[str, Any]) -> bytes:
+    data = json.dumps(
+        {key: document.get(key) for key in DOCUMENT_KEYS},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode("utf-8")
+    return encrypt_field(dek, data, table=TABLE, record_id=request_id, field=CONTENT_FIELD)
+
+
+def decrypt_document(dek: bytes, request: TracingRequest) -> dict[str, Any]:
+    data = decrypt_field(
+        dek, request.content, table=TABLE, record_id=request.id, field=CONTENT_FIELD
+    )
+    document: dict[str, Any] = json.loads(data.decode("utf-8"))
+    return document
+
+
+def request_data_key(session: Session, keyring: Keyring, request: TracingRequest) -> bytes:
+    return load_data_key(session, keyring, request.data_key_id)
+
+
+def _reference() -> str:
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"TR-{chars[:4]}-{chars[4:]}"
+
+
+def not_found(action: Action, request_id: uuid.UUID) -> NotFound:
+    return NotFound(
+        "No tracing request with that id.",
+        action=action.value,
+        resource_type=RESOURCE,
+        resource_id=request_id,
+    )
+
+
+def load_visible_request(
+    session: Session,
+    principal: Principal,
+    request_id: uuid.UUID,
+    action: Action,
+    *,
+    for_update: bool = False,
+) -> TracingRequest:
+    """Role check, then the request through `policy.tracing_request_filter`, else 404."""
+    require(principal, action)
+    query = select(TracingRequest).where(
+        TracingRequest.id == request_id,
+        tracing_request_filter(principal, TracingRequest.agency_id, TracingRequest.owner_id),
+    )
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    request = session.execute(query).scalar_one_or_none()
+    if request is None:
+        raise not_found(action, request_id)
+    return request
+
+
+def _validate(body: Mapping[str, Any], today: date) -> None:
+    problems: list[FieldProblem] = []
+    sought = body.get("sought") or {}
+    for key in ("date_of_birth", "last_seen_on"):
+        value = sought.get(key)
+        if isinstance(value, str) and date.fromisoformat(value) > today:
+            problems.append(FieldProblem(("body", "sought", key), "Date is in the future."))
+    if problems:
+        raise InvalidInput(problems)
+
+
+def create_request(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    body: Mapping[str, Any],
+) -> RequestView:
+    """File an enquiry (`body` in JSON form); the caller becomes the owner. Matched at once."""
+    from services.tracing.matches import match_request  # the matcher imports this module
+
+    require(principal, Action.TRACING_CREATE)
+    now = utcnow()
+    _validate(body, now.date())
+    request_id = uuid.uuid4()
+    data_key_id, dek = create_data_key(session, keyring)
+    document = {key: body.get(key) for key in ("enquirer", "sought", "circumstances")}
+    request = TracingRequest(
+        id=request_id,
+        reference=_reference(),
+        agency_id=principal.agency_id,
+        owner_id=principal.id,
+        status=RequestStatus.OPEN.value,
+        data_key_id=data_key_id,
+        content=encrypt_document(dek, request_id, document),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    tokens = tokenizer(keyring, settings.planned_case_count).tokens(request_parts(document))
+    write_request_tokens(session, tokens, request.id, replace=False)
+    proposed = match_request(session, keyring, settings, request, document, tokens)
+    audit.record(
+        session,
+        principal,
+        Action.TRACING_CREATE.value,
+        resource_type=RESOURCE,
+        resource_id=request.id,
+        fields=_field_paths(document),
+        detail={"matches_proposed": proposed},
+    )
+    return RequestView(request, document)
+
+
+def _field_paths(document: Mapping[str, Any]) -> list[str]:
+    paths: list[str] = []
+    for section in ("enquirer", "sought"):
+        values = document.get(section) or {}
+        paths.extend(f"{section}.{key}" for key, value in values.items() if value is not None)
+    if document.get("circumstances") is not None:
+        paths.append("circumstances")
+    return paths
+
+
+def read_request(
+    session: Session, keyring: Keyring, principal: Principal, request_id: uuid.UUID
+) -> RequestView:
+    request = load_visible_request(session, principal, request_id, Action.TRACING_READ)
+    view = RequestView(
+        request, decrypt_document(request_data_key(session, keyring, request), request)
+    )
+    audit.record(
+        session,
+        principal,
+        Action.TRACING_READ.value,
+        resource_type=RESOURCE,
+        resource_id=request.id,
+    )
+    return view
+
+
+def list_requests(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    *,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> RequestPage:
+    """Newest first, among the requests the caller may see."""
+    require(principal, Action.TRACING_LIST)
+    query = select(TracingRequest).where(
+        tracing_request_filter(principal, TracingRequest.agency_id, TracingRequest.owner_id)
+    )
+    if status is not None:
+        query = query.where(TracingRequest.status == status)
+    if cursor:
+        at, last_id = decode_cursor(cursor, LIST_ORDER)
+        query = query.where(
+            or_(
+                TracingRequest.created_at < at,
+                and_(TracingRequest.created_at == at, TracingRequest.id < last_id),
+            )
+        )
+    rows = list(
+        session.scalars(
+            query.order_by(TracingRequest.created_at.desc(), TracingRequest.id.desc()).limit(
+                limit + 1
+            )
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        RequestView(row, decrypt_document(request_data_key(session, keyring, row), row))
+        for row in rows
+    ]
+    audit.record(
+        session,
+        principal,
+        Action.TRACING_LIST.value,
+        resource_type=RESOURCE,
+        detail={"count": len(items), "filters": ["status"] if status else []},
+    )
+    last = rows[-1] if rows else None
+    return RequestPage(
+        items,
+        encode_cursor(LIST_ORDER, last.created_at, last.id) if more and last else None,
+    )
+
+
+def _change(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    request_id: uuid.UUID,
+    action: Action,
+    event: RequestEvent,
+    key: str,
+    details: dict[str, Any],
+) -> tuple[RequestView, list[uuid.UUID]]:
+    request = load_visible_request(session, principal, request_id, action, for_update=True)
+    status = next_request_status(request.status, event)
+    confirmed = list(
+        session.scalars(
+            select(TracingMatch.case_id).where(
+                TracingMatch.request_id == request.id,
+                TracingMatch.status == MatchStatus.CONFIRMED.value,
+            )
+        )
+    )
+    dek = request_data_key(session, keyring, request)
+    document = decrypt_document(dek, request)
+    document[key] = details
+    request.content = encrypt_document(dek, request.id, document)
+    request.status = status.value
+    request.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        action.value,
+        resource_type=RESOURCE,
+        resource_id=request.id,
+        fields=[f"{key}.{name}" for name, value in details.items() if value is not None],
+        detail={"status": status.value},
+    )
+    return RequestView(request, document), confirmed
+
+
+def close_request(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    request_id: uuid.UUID,
+    reason: str,
+) -> RequestView:
+    view, _ = _change(
+        session,
+        keyring,
+        principal,
+        request_id,
+        Action.TRACING_CLOSE,
+        RequestEvent.CLOSE,
+        "closure",
+        {"reason": reason, "closed_at": utcnow().isoformat(), "closed_by": str(principal.id)},
+    )
+    return view
+
+
+def reunify(
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    request_id: uuid.UUID,
+    *,
+    reunified_on: date,
+    reunified_with: str,
+    note: str | None,
+) -> RequestView:
+    """Needs a confirmed match (the request is `matched`); records a reunification event on
+    every confirmed case, so the child's case shows it."""
+    if reunified_on > utcnow().date():
+        raise InvalidInput.field(("body", "reunified_on"), "Date is in the future.")
+    view, cases = _change(
+        session,
+        keyring,
+        principal,
+        request_id,
+        Action.TRACING_REUNIFY,
+        RequestEvent.REUNIFY,
+        "reunification",
+        {
+            "reunified_on": reunified_on.isoformat(),
+            "with": reunified_with,
+            "note": note,
+            "recorded_by": str(principal.id),
+        },
+    )
+    for case_id in cases:
+        audit.record(
+            session,
+            principal,
+            Action.CASE_REUNIFIED.value,
+            resource_type="case",
+            resource_id=case_id,
+            case_id=case_id,
+            fields=["reunification"],
+            detail={"tracing_request_id": str(request_id)},
+        )
+    return view
