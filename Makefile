@@ -17,7 +17,8 @@ export UV_PYTHON := $(PYTHON)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-runtime run test test-sqlite test-postgres test-pkcs11 test-fast lint \
-	format lock upgrade migration-checksums bench bench-full faults faults-sync-cost clean
+	format lock upgrade migration-checksums bench bench-full faults faults-sync-cost tracing-eval \
+	clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -118,6 +119,16 @@ faults: install ## fault experiments on a private PostgreSQL and SQLite (~10-16 
 
 faults-sync-cost: install ## SQLite intake with synchronous=FULL against NORMAL (~1 min)
 	$(PY) -m bench.faults --sync-cost
+
+# Family-tracing accuracy, cost and leakage on a seeded set built from registry packages.
+# `arabic-name-romanizer` is installed without its dependencies: only its names database (a
+# SQLite file) is read, never its ONNX model. Smaller runs: TRACING_EVAL_ARGS="--cases 5000".
+TRACING_EVAL_ARGS ?=
+tracing-eval: | $(UV) ## family-tracing recall, precision, cost and leakage (50,000 cases; long)
+	$(UV) sync --locked --extra dev --extra eval
+	@touch $(VENV)/.installed-runtime $(VENV)/.installed-dev
+	$(UV) pip install --quiet --no-deps 'arabic-name-romanizer==0.2.0'
+	$(PY) -m bench.tracing_eval $(TRACING_EVAL_ARGS)
 
 clean: ## remove the venvs and tool caches
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

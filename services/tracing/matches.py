@@ -74,12 +74,22 @@ class MatchView:
 
 def case_person(document: Mapping[str, Any], registered: date) -> Person:
     child = document.get("child") or {}
-    return Person(case_parts(document), child.get("sex"), birth_years(child, registered))
+    return Person(
+        case_parts(document),
+        child.get("sex"),
+        birth_years(child, registered),
+        child.get("date_of_birth"),
+    )
 
 
 def request_person(document: Mapping[str, Any], filed: date) -> Person:
     sought = document.get("sought") or {}
-    return Person(request_parts(document), sought.get("sex"), birth_years(sought, filed))
+    return Person(
+        request_parts(document),
+        sought.get("sex"),
+        birth_years(sought, filed),
+        sought.get("date_of_birth"),
+    )
 
 
 def _store(
@@ -146,6 +156,49 @@ def _decided_cases(session: Session, request_id: uuid.UUID) -> frozenset[uuid.UU
     )
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """The scored candidates of one query, best first, and how many were decrypted."""
+
+    results: list[tuple[uuid.UUID, Comparison]]
+    decrypted: int
+
+
+def rank_cases(
+    session: Session,
+    keyring: Keyring,
+    query: Person,
+    tokens: TokenSet,
+    *,
+    exclude: frozenset[uuid.UUID] = frozenset(),
+) -> Ranked:
+    """Cases that may be the child `query` describes: candidates from agreeing tokens, at most
+    50 decrypted, compatible ones at or above the `possible` score, best first, at most 10."""
+    population = session.scalar(select(func.count()).select_from(Case)) or 0
+    candidates = find_candidates(
+        session,
+        CaseTracingToken,
+        CaseTracingToken.case_id,
+        tokens,
+        population=int(population),
+        exclude=exclude,
+    )
+    if not candidates:
+        return Ranked([], 0)
+    wanted = [candidate.record_id for candidate in candidates]
+    cases = list(session.scalars(select(Case).where(Case.id.in_(wanted))))
+    keys = load_data_keys(session, keyring, [case.data_key_id for case in cases])
+    scored = []
+    for case in cases:
+        comparison = compare(
+            query, case_person(decrypt_case(keys[case.data_key_id], case), case.created_at.date())
+        )
+        if comparison.compatible and comparison.score >= POSSIBLE_SCORE:
+            scored.append((case.id, comparison))
+    scored.sort(key=lambda item: -item[1].score)
+    return Ranked(scored[:MAX_MATCHES], len(cases))
+
+
 def match_request(
     session: Session,
     keyring: Keyring,
@@ -155,29 +208,14 @@ def match_request(
     tokens: TokenSet,
 ) -> int:
     """Cases that may be the sought child; stores the proposals, returns how many."""
-    population = session.scalar(select(func.count()).select_from(Case)) or 0
-    candidates = find_candidates(
+    ranked = rank_cases(
         session,
-        CaseTracingToken,
-        CaseTracingToken.case_id,
+        keyring,
+        request_person(document, request.created_at.date()),
         tokens,
-        population=int(population),
         exclude=_decided_cases(session, request.id),
     )
-    if not candidates:
-        return _store(session, [], request_id=request.id)
-    query = request_person(document, request.created_at.date())
-    cases = list(
-        session.scalars(select(Case).where(Case.id.in_([c.record_id for c in candidates])))
-    )
-    keys = load_data_keys(session, keyring, [case.data_key_id for case in cases])
-    scored = []
-    for case in cases:
-        comparison = compare(
-            query, case_person(decrypt_case(keys[case.data_key_id], case), case.created_at.date())
-        )
-        if comparison.compatible and comparison.score >= POSSIBLE_SCORE:
-            scored.append((request.id, case.id, comparison.score))
+    scored = [(request.id, case_id, found.score) for case_id, found in ranked.results]
     return _store(session, scored, request_id=request.id)
 
 

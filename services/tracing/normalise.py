@@ -55,17 +55,22 @@ _SPLIT = re.compile(r"[\s\-‐‑–—_.,()/]+")
 _MARKS = re.compile(r"['’ʼʻ`ʿʾ\"]")
 """Ayn and hamza written as apostrophes ("Ya'qub", "Sha'ban") are dropped, not split on."""
 
+_KURDISH_VOWELS = str.maketrans({"\u06d5": "\u0627"})
+"""Sorani writes its vowels: ە is the vowel e/a (the search folding makes it ه, a consonant,
+which would make هەڵمەت "hhlmht" instead of Helmet/Halmat), so it becomes a vowel carrier ا."""
+
 _LATIN_SOUNDS = str.maketrans(
-    {"ş": "sh", "ș": "sh", "š": "sh", "ç": "ch", "č": "ch", "x": "kh", "\u0638": "\u0632"}
+    {"ş": "sh", "ș": "sh", "š": "sh", "ç": "ch", "č": "ch", "x": "kh", "\u0638": "\u0632", "\u0698": "j"}
 )
 """Kurdish (Hawar) and Turkish letters whose ASCII form would lose the sound; ظ is written z in
-Latin spellings (Nazim, Hafez), not the dh of a table."""
+Latin spellings (Nazim, Hafez), not the dh of a table; Kurdish ژ is Hawar j (Jiyan), not zh."""
 """Kurdish (Hawar) and Turkish letters whose ASCII form would lose the sound."""
 
 _DIGRAPHS = (
     ("sch", "C"),
     ("dsh", "J"),
     ("dj", "J"),
+    ("zh", "J"),
     ("kh", "X"),
     ("gh", "K"),
     ("sh", "C"),
@@ -144,15 +149,30 @@ def _unit_words(words: list[str]) -> list[str]:
 
 def name_units(text: str) -> list[str]:
     """The name units of `text`, normalised (see the module docstring, step 1)."""
+    text = text.translate(_KURDISH_VOWELS)
     words = [word for word in _SPLIT.split(_MARKS.sub("", normalise(text))) if word]
     return _unit_words(words)
 
 
 @lru_cache(maxsize=65_536)
+def _spelled(unit: str) -> str:
+    """The Latin letters of `unit`, with `|` after each Arabic-script letter's transliteration:
+    س followed by ح is "s|h|", never the digraph "sh" (ش), as Sahar/سحر must show."""
+    out = []
+    for char in unit.translate(_LATIN_SOUNDS):
+        latin = "".join(c for c in anyascii(char).lower() if "a" <= c <= "z")
+        out.append(latin + "|" if latin and _is_arabic_script(char) else latin)
+    return "".join(out)
+
+
+def _is_arabic_script(char: str) -> bool:
+    code = ord(char)
+    return 0x0600 <= code <= 0x08FF or 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF
+
+
 def pivot(unit: str) -> str:
     """A plain lowercase Latin form of one name unit (step 2)."""
-    latin = anyascii(unit.translate(_LATIN_SOUNDS)).lower()
-    return "".join(char for char in latin if "a" <= char <= "z")
+    return _spelled(unit).replace("|", "")
 
 
 def _article_forms(unit: str) -> tuple[str, ...]:
@@ -176,7 +196,7 @@ def _code(latin: str) -> str:
         latin = "w" + latin[2:]  # French "Ouassim" = Wassim
     for digraph, code in _DIGRAPHS:
         latin = latin.replace(digraph, code)
-    coded = latin.translate(_CLASSES)
+    coded = latin.replace("|", "").translate(_CLASSES)
     # Long vowels: Arabic writes them as و/ي (w/y), Latin as ou/ee/u/i/v: no W/Y in a key.
     coded = coded.replace("W", "").replace("Y", "")
     collapsed = re.sub(r"(.)\1+", r"\1", coded)
@@ -192,12 +212,12 @@ def _code(latin: str) -> str:
 @lru_cache(maxsize=65_536)
 def skeletons(unit: str) -> frozenset[str]:
     """The consonant skeletons of one name unit (step 3); empty when nothing is left."""
-    return frozenset(code for form in _article_forms(unit) if (code := _code(pivot(form))))
+    return frozenset(code for form in _article_forms(unit) if (code := _code(_spelled(form))))
 
 
 def skeleton(unit: str) -> str:
     """The skeleton of the unit as written (article kept): for display in tests and tools."""
-    return _code(pivot(unit.replace("الدين", "دين")))
+    return _code(_spelled(unit.replace("الدين", "دين")))
 
 
 @lru_cache(maxsize=65_536)

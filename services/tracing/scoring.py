@@ -36,13 +36,21 @@ WEIGHTS: Mapping[NameField, float] = {
 PRIOR_WEIGHT = 0.2
 """Evidence-free weight pulling the score towards 0.5 (see the module docstring)."""
 
+BIRTH_DATE_WEIGHT = 0.15
+"""Weight of an exact birth date known on both sides (equal: 1, different: 0.3)."""
+STRONG_PARTS = 3
+WEAK_PENALTY = 0.08
+"""Per strong part short of `STRONG_PARTS` (name parts that match, an equal birth date), the
+score drops by this much: two common names that agree ("Ahmad son of Muhammad") are a namesake
+as often as the same child, so they alone never reach `likely`."""
+
 PHONETIC_SIMILARITY = 0.9
 MATCH_AT = 0.95
 PARTIAL_AT = 0.8
 
 LIKELY_SCORE = 0.84
 """Calibrated on the evaluation set (docs/tracing.md): precision of `likely` >= 0.95 there."""
-POSSIBLE_SCORE = 0.70
+POSSIBLE_SCORE = 0.55
 """Below this a candidate is not proposed at all."""
 
 FIELD_NAMES: Mapping[NameField, str] = {
@@ -78,6 +86,8 @@ class Person:
     parts: NameParts
     sex: str | None
     born: tuple[int, int] | None
+    birth_date: str | None = None
+    """The exact birth date (ISO) when known: agreeing on it is strong evidence."""
 
 
 @dataclass(frozen=True)
@@ -143,12 +153,19 @@ def compare(query: Person, candidate: Person) -> Comparison:
     fields: dict[str, FieldResult] = {}
     total = PRIOR_WEIGHT * 0.5
     weight = PRIOR_WEIGHT
+    strong = 0
     for name_field, field_weight in WEIGHTS.items():
         similarity = part_similarity(query.parts.get(name_field), candidate.parts.get(name_field))
         fields[FIELD_NAMES[name_field]] = _result(similarity)
         if similarity is not None:
             total += field_weight * similarity
             weight += field_weight
+            strong += similarity >= MATCH_AT
+    if query.birth_date and candidate.birth_date:
+        same_day = query.birth_date == candidate.birth_date
+        total += BIRTH_DATE_WEIGHT * (1.0 if same_day else 0.3)
+        weight += BIRTH_DATE_WEIGHT
+        strong += same_day
     sex_ok = sex_compatible(query.sex, candidate.sex)
     fields["sex"] = (
         FieldResult.UNKNOWN
@@ -163,4 +180,5 @@ def compare(query: Person, candidate: Person) -> Comparison:
     else:
         age_ok = query.born[0] <= candidate.born[1] and candidate.born[0] <= query.born[1]
         fields["age"] = FieldResult.MATCH if age_ok else FieldResult.MISMATCH
-    return Comparison(compatible=sex_ok and age_ok, score=round(total / weight, 4), fields=fields)
+    score = total / weight - WEAK_PENALTY * max(0, STRONG_PARTS - strong)
+    return Comparison(compatible=sex_ok and age_ok, score=round(score, 4), fields=fields)
