@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,9 @@ def main() -> None:
             _verdict(cost["latency p95 ms"], 300, at_most=True),
         )
     )
+    print(_line("  the same in this process's CPU time, p50 (ms)", cost["cpu p50 ms"]))
+    print(_line("  the same in this process's CPU time, p95 (ms)", cost["cpu p95 ms"]))
+    print(f"  (machine load while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print("Leakage")
     planned = leaks["plan"]
     print(_line("planned cases", planned["planned cases"]))
