@@ -127,7 +127,7 @@ TRACING_EVAL_ARGS ?=
 tracing-eval: | $(UV) ## family-tracing recall, precision, cost and leakage (50,000 cases; long)
 	$(UV) sync --locked --extra dev --extra eval
 	@touch $(VENV)/.installed-runtime $(VENV)/.installed-dev
-	$(UV) pip install --quiet --no-deps 'arabic-name-romanizer==0.2.0'
+	$(UV) pip install --python $(PY) --quiet --no-deps 'arabic-name-romanizer==0.2.0'
 	$(PY) -m bench.tracing_eval $(TRACING_EVAL_ARGS)
 
 clean: ## remove the venvs and tool caches

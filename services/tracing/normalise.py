@@ -60,7 +60,16 @@ _KURDISH_VOWELS = str.maketrans({"\u06d5": "\u0627"})
 which would make هەڵمەت "hhlmht" instead of Helmet/Halmat), so it becomes a vowel carrier ا."""
 
 _LATIN_SOUNDS = str.maketrans(
-    {"ş": "sh", "ș": "sh", "š": "sh", "ç": "ch", "č": "ch", "x": "kh", "\u0638": "\u0632", "\u0698": "j"}
+    {
+        "ş": "sh",
+        "ș": "sh",
+        "š": "sh",
+        "ç": "ch",
+        "č": "ch",
+        "x": "kh",
+        "\u0638": "\u0632",
+        "\u0698": "j",
+    }
 )
 """Kurdish (Hawar) and Turkish letters whose ASCII form would lose the sound; ظ is written z in
 Latin spellings (Nazim, Hafez), not the dh of a table; Kurdish ژ is Hawar j (Jiyan), not zh."""
