@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.deps import IfMatchHeader, KeyringDep, PrincipalDep, SessionDep, SettingsDep
 from api.routing import TransactionalRoute
 from api.schemas.tracing import (
     MatchConfirm,
@@ -155,8 +155,18 @@ def confirm(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
 ) -> MatchOut:
-    view = decide(session, keyring, principal, request_id, case_id, MatchEvent.CONFIRM, body.note)
+    view = decide(
+        session,
+        keyring,
+        principal,
+        request_id,
+        case_id,
+        MatchEvent.CONFIRM,
+        body.note,
+        if_match=if_match,
+    )
     return _match(view)
 
 
@@ -172,8 +182,18 @@ def reject(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
 ) -> MatchOut:
-    view = decide(session, keyring, principal, request_id, case_id, MatchEvent.REJECT, body.reason)
+    view = decide(
+        session,
+        keyring,
+        principal,
+        request_id,
+        case_id,
+        MatchEvent.REJECT,
+        body.reason,
+        if_match=if_match,
+    )
     return _match(view)
 
 
@@ -189,6 +209,7 @@ def reunified(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
 ) -> TracingRequestOut:
     view = reunify(
         session,
@@ -198,6 +219,7 @@ def reunified(
         reunified_on=body.reunified_on,
         reunified_with=body.with_.value,
         note=body.note,
+        if_match=if_match,
     )
     return _request(view, response)
 
@@ -214,5 +236,7 @@ def close(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
+    if_match: IfMatchHeader = None,
 ) -> TracingRequestOut:
-    return _request(close_request(session, keyring, principal, request_id, body.reason), response)
+    view = close_request(session, keyring, principal, request_id, body.reason, if_match=if_match)
+    return _request(view, response)

@@ -34,6 +34,7 @@ from services.policy import Action, Principal, case_filter, tracing_request_filt
 from services.tracing.candidates import find_candidates
 from services.tracing.requests import (
     RESOURCE,
+    check_version,
     decrypt_document,
     load_visible_request,
     request_data_key,
@@ -378,10 +379,13 @@ def decide(
     case_id: uuid.UUID,
     event: MatchEvent,
     note: str,
+    *,
+    if_match: str | None = None,
 ) -> MatchView:
     """A supervisor confirms or rejects one proposed pair (both sides must be visible)."""
     action = Action.TRACING_CONFIRM if event == MatchEvent.CONFIRM else Action.TRACING_REJECT
     request = load_visible_request(session, principal, request_id, action, for_update=True)
+    check_version(request, if_match)
     case = session.execute(
         select(Case).where(
             Case.id == case_id, case_filter(principal, Case.agency_id, Case.owner_id)

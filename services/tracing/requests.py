@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.tracing import TracingMatch, TracingRequest
 from services import audit
+from services.cases.concurrency import parse_if_match
 from services.cases.cursor import decode_cursor, encode_cursor
 from services.config import Settings
 from services.crypto import Keyring, create_data_key, decrypt_field, encrypt_field, load_data_key
-from services.errors import FieldProblem, InvalidInput, NotFound
+from services.errors import FieldProblem, InvalidInput, NotFound, PreconditionFailed
 from services.policy import Action, Principal, require, tracing_request_filter
 from services.tracing.states import MatchStatus, RequestEvent, RequestStatus, next_request_status
 from services.tracing.tokens import request_parts, tokenizer, write_request_tokens
@@ -125,6 +126,16 @@ def load_visible_request(
     if request is None:
         raise not_found(action, request_id)
     return request
+
+
+def check_version(request: TracingRequest, if_match: str | None) -> None:
+    """Optional `If-Match: "<version>"` on every change of a request; stale is 412."""
+    expected = parse_if_match(if_match, required=False)
+    if expected is not None and request.version != expected:
+        raise PreconditionFailed(
+            f"The tracing request changed since you read it (now version {request.version}); "
+            "read it again."
+        )
 
 
 def _validate(body: Mapping[str, Any], today: date) -> None:
@@ -269,8 +280,10 @@ def _change(
     event: RequestEvent,
     key: str,
     details: dict[str, Any],
+    if_match: str | None,
 ) -> tuple[RequestView, list[uuid.UUID]]:
     request = load_visible_request(session, principal, request_id, action, for_update=True)
+    check_version(request, if_match)
     status = next_request_status(request.status, event)
     confirmed = list(
         session.scalars(
@@ -305,6 +318,8 @@ def close_request(
     principal: Principal,
     request_id: uuid.UUID,
     reason: str,
+    *,
+    if_match: str | None = None,
 ) -> RequestView:
     view, _ = _change(
         session,
@@ -315,6 +330,7 @@ def close_request(
         RequestEvent.CLOSE,
         "closure",
         {"reason": reason, "closed_at": utcnow().isoformat(), "closed_by": str(principal.id)},
+        if_match,
     )
     return view
 
@@ -328,6 +344,7 @@ def reunify(
     reunified_on: date,
     reunified_with: str,
     note: str | None,
+    if_match: str | None = None,
 ) -> RequestView:
     """Needs a confirmed match (the request is `matched`); records a reunification event on
     every confirmed case, so the child's case shows it."""
@@ -347,6 +364,7 @@ def reunify(
             "note": note,
             "recorded_by": str(principal.id),
         },
+        if_match,
     )
     for case_id in cases:
         audit.record(

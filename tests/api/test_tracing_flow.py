@@ -172,10 +172,17 @@ def test_new_case_is_matched_against_open_requests_and_rejection_sticks(
     assert edited.status_code == 200, edited.text
     assert edited.json()["child"]["other_names"] == ["Abdul Rahman Khaled Ibrahim"]
     assert matches(client, world.owner, f"/tracing-requests/{request['id']}/matches") == []
+    current = client.get(f"{API}/tracing-requests/{request['id']}", headers=world.owner.headers)
+    stale = client.post(
+        f"{API}/tracing-requests/{request['id']}/close",
+        json={"reason": "Family found elsewhere"},
+        headers={**world.owner.headers, "If-Match": etag(current.json()["version"] + 1)},
+    )
+    assert stale.status_code == 412
     closed = client.post(
         f"{API}/tracing-requests/{request['id']}/close",
         json={"reason": "Family found elsewhere"},
-        headers=world.owner.headers,
+        headers={**world.owner.headers, "If-Match": current.headers["ETag"]},
     )
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
