@@ -48,6 +48,12 @@ def name_values(document: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def other_names(document: Mapping[str, Any]) -> list[str]:
+    """`child.other_names`: other spellings and scripts of the given name, searched like it."""
+    child = document.get("child") or {}
+    return [str(name) for name in child.get("other_names") or [] if name]
+
+
 def write_tokens(
     session: Session,
     keyring: Keyring,
@@ -62,8 +68,9 @@ def write_tokens(
     index = blind_index(keyring, settings)
     if replace:
         session.execute(delete(CaseSearchToken).where(CaseSearchToken.case_id == case_id))
-    for field, value in name_values(document).items():
-        token = index.token(field, value)
+    values = [*name_values(document).items(), *(("given_name", o) for o in other_names(document))]
+    tokens = {(field, index.token(field, value)) for field, value in values}
+    for field, token in sorted(tokens, key=str):
         if token is not None:
             session.add(CaseSearchToken(case_id=case_id, field=field, token=token))
     session.flush()
@@ -92,4 +99,6 @@ def matches_name(
     if not wanted:
         return False
     values = name_values(document)
-    return any(normalise(values[field]) == wanted for field in fields)
+    if any(normalise(values[field]) == wanted for field in fields):
+        return True
+    return "given_name" in fields and any(normalise(o) == wanted for o in other_names(document))

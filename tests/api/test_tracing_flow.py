@@ -240,3 +240,55 @@ def test_bad_input_names_every_field(client: TestClient, world: World) -> None:
     assert file(client, world.owner, future, expect=422)["status"] == 422
     unknown = client.get(f"{API}/tracing-requests/{uuid.uuid4()}", headers=world.owner.headers)
     assert unknown.status_code == 404
+
+
+def test_name_search_considers_other_names(client: TestClient, world: World) -> None:
+    case = create(client, world.owner, case_body("Mohammed", other_names=["مُحَمَّد", "Muhammad"]))
+    other = create(client, world.owner, case_body("Mahmoud"))
+    for name in ("محمد", "muhammad", "Mohammed"):
+        found = client.get(f"{API}/cases", params={"name": name}, headers=world.owner.headers)
+        assert found.status_code == 200
+        ids = [item["id"] for item in found.json()["items"]]
+        assert case["id"] in ids
+        assert other["id"] not in ids
+    renamed = client.patch(
+        f"{API}/cases/{case['id']}",
+        json={"child": {"other_names": ["Hamoudi"]}},
+        headers={**world.owner.headers, "If-Match": etag(case["version"])},
+    )
+    assert renamed.status_code == 200
+    gone = client.get(f"{API}/cases", params={"name": "muhammad"}, headers=world.owner.headers)
+    assert case["id"] not in [item["id"] for item in gone.json()["items"]]
+    now = client.get(f"{API}/cases", params={"name": "hamoudi"}, headers=world.owner.headers)
+    assert [item["id"] for item in now.json()["items"]] == [case["id"]]
+
+
+def test_erasing_a_case_removes_its_tokens_and_matches(
+    client: TestClient, world: World, db: Session
+) -> None:
+    from models.tracing import CaseTracingToken, TracingMatch
+
+    case = create(
+        client, world.owner, case_body("Karwan", father_name="Aziz", grandfather_name="Omar")
+    )
+    request = file(
+        client, world.owner, enquiry(["کاروان"], father_name="عزيز", grandfather_name="عمر")
+    )
+    assert [
+        m["case_id"]
+        for m in matches(client, world.owner, f"/tracing-requests/{request['id']}/matches")
+    ] == [case["id"]]
+    erased = client.request(
+        "DELETE",
+        f"{API}/cases/{case['id']}",
+        json={"reason": "Duplicate"},
+        headers=world.supervisor.headers,
+    )
+    assert erased.status_code == 204
+    db.expire_all()
+    case_id = uuid.UUID(case["id"])
+    assert (
+        db.scalars(select(CaseTracingToken).where(CaseTracingToken.case_id == case_id)).all() == []
+    )
+    assert db.scalars(select(TracingMatch).where(TracingMatch.case_id == case_id)).all() == []
+    assert matches(client, world.owner, f"/tracing-requests/{request['id']}/matches") == []
