@@ -36,7 +36,7 @@ from services.config import Settings
 from services.crypto import Keyring, load_keyring, new_data_key
 from services.database import migrate
 from services.tracing.keys import KeyKind, NameField, plan
-from services.tracing.matches import rank_cases, request_person
+from services.tracing.matching import rank_cases, request_person
 from services.tracing.normalise import name_units, phonetics, skeletons
 from services.tracing.scoring import LIKELY_SCORE
 from services.tracing.tokens import case_parts, request_parts, tokenizer

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models.cases import Case
 from services.config import Settings
 from services.crypto import Keyring
-from services.tracing.matches import match_case
+from services.tracing.matching import match_case
 from services.tracing.tokens import case_parts, tokenizer, write_case_tokens
 
 

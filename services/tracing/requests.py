@@ -9,7 +9,6 @@ request writes its name tokens and runs the matcher against cases at once.
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -26,15 +25,19 @@ from services import audit
 from services.cases.concurrency import parse_if_match
 from services.cases.cursor import decode_cursor, encode_cursor
 from services.config import Settings
-from services.crypto import Keyring, create_data_key, decrypt_field, encrypt_field, load_data_key
+from services.crypto import Keyring, create_data_key
 from services.errors import FieldProblem, InvalidInput, NotFound, PreconditionFailed
 from services.policy import Action, Principal, require, tracing_request_filter
+from services.tracing.content import (
+    DOCUMENT_KEYS,
+    decrypt_document,
+    encrypt_document,
+    request_data_key,
+)
+from services.tracing.matching import match_request
 from services.tracing.states import MatchStatus, RequestEvent, RequestStatus, next_request_status
 from services.tracing.tokens import request_parts, tokenizer, write_request_tokens
 
-TABLE = "tracing_requests"
-CONTENT_FIELD = "content"
-DOCUMENT_KEYS = ("enquirer", "sought", "circumstances", "reunification", "closure")
 RESOURCE = "tracing_request"
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LIST_ORDER = "tracing-created"
@@ -68,28 +71,6 @@ class RequestView:
 class RequestPage:
     items: list[RequestView]
     next_cursor: str | None
-
-
-def encrypt_document(dek: bytes, request_id: uuid.UUID, document: Mapping[str, Any]) -> bytes:
-    data = json.dumps(
-        {key: document.get(key) for key in DOCUMENT_KEYS},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode("utf-8")
-    return encrypt_field(dek, data, table=TABLE, record_id=request_id, field=CONTENT_FIELD)
-
-
-def decrypt_document(dek: bytes, request: TracingRequest) -> dict[str, Any]:
-    data = decrypt_field(
-        dek, request.content, table=TABLE, record_id=request.id, field=CONTENT_FIELD
-    )
-    document: dict[str, Any] = json.loads(data.decode("utf-8"))
-    return document
-
-
-def request_data_key(session: Session, keyring: Keyring, request: TracingRequest) -> bytes:
-    return load_data_key(session, keyring, request.data_key_id)
 
 
 def _reference() -> str:
@@ -157,8 +138,6 @@ def create_request(
     body: Mapping[str, Any],
 ) -> RequestView:
     """File an enquiry (`body` in JSON form); the caller becomes the owner. Matched at once."""
-    from services.tracing.matches import match_request  # the matcher imports this module
-
     require(principal, Action.TRACING_CREATE)
     now = utcnow()
     _validate(body, now.date())
