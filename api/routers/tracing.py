@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import IfMatchHeader, KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.openapi import requires
 from api.routing import TransactionalRoute
 from api.schemas.tracing import (
     MatchConfirm,
@@ -24,6 +25,7 @@ from api.schemas.tracing import (
     TracingRequestList,
     TracingRequestOut,
 )
+from services.policy import Action
 from services.tracing.matches import MatchView, decide, list_case_matches, list_request_matches
 from services.tracing.requests import (
     RequestView,
@@ -64,6 +66,10 @@ def _match(view: MatchView) -> MatchOut:
     response_model=TracingRequestOut,
     status_code=status.HTTP_201_CREATED,
     summary="File a tracing request (caseworker; becomes the owner); it is matched at once",
+    description="Names may be in any script and spelling. The request is encrypted under its own "
+    "data key; its names are kept only as keyed, truncated tokens, and it is matched "
+    "against every case at once (see its matches).",
+    openapi_extra=requires(Action.TRACING_CREATE),
 )
 def create(
     body: TracingRequestCreate,
@@ -82,6 +88,9 @@ def create(
     "/tracing-requests",
     response_model=TracingRequestList,
     summary="List the tracing requests you may see, newest first",
+    description="A caseworker sees the requests it filed, a supervisor those of its agency. "
+    "`status` filters.",
+    openapi_extra=requires(Action.TRACING_LIST),
 )
 def index(
     session: SessionDep,
@@ -102,6 +111,9 @@ def index(
     "/tracing-requests/{request_id}",
     response_model=TracingRequestOut,
     summary="Read one tracing request",
+    description="404 when you may not see it. The `ETag` is the request's version, for `If-Match` "
+    "on its actions.",
+    openapi_extra=requires(Action.TRACING_READ),
 )
 def read(
     request_id: uuid.UUID,
@@ -117,6 +129,10 @@ def read(
     "/tracing-requests/{request_id}/matches",
     response_model=MatchList,
     summary="Potential matches of a tracing request, best first, among cases you may see",
+    description="At most 10, best first; only cases you may see; rejected pairs are not shown. "
+    "`likely` is a calibrated label (measured precision at least 0.95), `possible` "
+    "anything else proposed: a supervisor decides.",
+    openapi_extra=requires(Action.TRACING_MATCHES),
 )
 def request_matches(
     request_id: uuid.UUID,
@@ -132,6 +148,9 @@ def request_matches(
     "/cases/{case_id}/matches",
     response_model=MatchList,
     summary="Tracing requests that may be looking for this child, best first",
+    description="The same as a request's matches, from the case's side, among the tracing "
+    "requests you may see.",
+    openapi_extra=requires(Action.TRACING_MATCHES),
 )
 def case_matches(
     case_id: uuid.UUID,
@@ -147,6 +166,9 @@ def case_matches(
     "/tracing-requests/{request_id}/matches/{case_id}/confirm",
     response_model=MatchOut,
     summary="Confirm a match (supervisor): the request becomes `matched`",
+    description="Both the request and the case must be visible to you. Optional `If-Match` with "
+    "the request's ETag.",
+    openapi_extra=requires(Action.TRACING_CONFIRM),
 )
 def confirm(
     request_id: uuid.UUID,
@@ -174,6 +196,9 @@ def confirm(
     "/tracing-requests/{request_id}/matches/{case_id}/reject",
     response_model=MatchOut,
     summary="Reject a match (supervisor): the pair is never proposed again",
+    description="Rejecting the only confirmed match puts a matched request back to `open`. "
+    "Optional `If-Match`.",
+    openapi_extra=requires(Action.TRACING_REJECT),
 )
 def reject(
     request_id: uuid.UUID,
@@ -201,6 +226,9 @@ def reject(
     "/tracing-requests/{request_id}/reunify",
     response_model=TracingRequestOut,
     summary="Record the reunification (supervisor; needs a confirmed match)",
+    description="`matched → reunified`; every confirmed case records the reunification in its "
+    "audit trail. 409 without a confirmed match. Optional `If-Match`.",
+    openapi_extra=requires(Action.TRACING_REUNIFY),
 )
 def reunified(
     request_id: uuid.UUID,
@@ -228,6 +256,9 @@ def reunified(
     "/tracing-requests/{request_id}/close",
     response_model=TracingRequestOut,
     summary="Close a tracing request without reunification",
+    description="`open | matched → closed`, by its owner or a supervisor of its agency. Optional "
+    "`If-Match`.",
+    openapi_extra=requires(Action.TRACING_CLOSE),
 )
 def close(
     request_id: uuid.UUID,
