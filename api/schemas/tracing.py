@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.schemas.cases import Address, Age, Name, Phone, Place, Sex, Strict, _not_blank, _prose
+from api.schemas.cases import Address, Age, Name, Phone, Place, Strict, _not_blank, _prose
+from services.cases.enums import Sex
 from services.tracing.scoring import FieldResult, Label
 from services.tracing.states import MatchStatus, RequestStatus, ReunifiedWith
 

@@ -93,7 +93,7 @@ def list_request_matches(
     audit.record(
         session,
         principal,
-        Action.TRACING_MATCHES.value,
+        Action.TRACING_MATCHES,
         resource_type=RESOURCE,
         resource_id=request.id,
         detail={"count": len(views)},
@@ -137,7 +137,7 @@ def list_case_matches(
     audit.record(
         session,
         principal,
-        Action.TRACING_MATCHES.value,
+        Action.TRACING_MATCHES,
         resource_type="case",
         resource_id=case.id,
         case_id=case.id,
@@ -170,7 +170,7 @@ def decide(
     if case is None or match is None:
         raise NotFound(
             "No such match among the cases you may see.",
-            action=action.value,
+            action=action,
             resource_type=RESOURCE,
             resource_id=request.id,
         )
@@ -202,7 +202,7 @@ def decide(
     audit.record(
         session,
         principal,
-        action.value,
+        action,
         resource_type=RESOURCE,
         resource_id=request.id,
         case_id=case.id,

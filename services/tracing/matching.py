@@ -165,7 +165,7 @@ def rank_cases(
 def match_request(
     session: Session,
     keyring: Keyring,
-    settings: Settings,
+    settings: Settings,  # noqa: ARG001  (the listener's and the requests' common signature)
     request: TracingRequest,
     document: Mapping[str, Any],
     tokens: TokenSet,
@@ -185,7 +185,7 @@ def match_request(
 def match_case(
     session: Session,
     keyring: Keyring,
-    settings: Settings,
+    settings: Settings,  # noqa: ARG001  (the listener's and the requests' common signature)
     case: Case,
     document: Mapping[str, Any],
     tokens: TokenSet,

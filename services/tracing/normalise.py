@@ -127,7 +127,7 @@ _SOFT_C = re.compile(r"c(?=[eiy])")
 _PHONETIC = str.maketrans({"X": "K", "J": "K", "D": "T", "Z": "T", "C": "S"})
 
 
-def _unit_words(words: list[str]) -> list[str]:
+def _unit_words(words: list[str]) -> list[str]:  # noqa: C901  (one pass, one rule a branch)
     units: list[str] = []
     pending = ""
     for word in words:

@@ -13,20 +13,20 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.tracing import TracingMatch, TracingRequest
 from services import audit
-from services.cases.concurrency import parse_if_match
-from services.cases.cursor import decode_cursor, encode_cursor
 from services.config import Settings
 from services.crypto import Keyring, create_data_key
-from services.errors import FieldProblem, InvalidInput, NotFound, PreconditionFailed
+from services.errors import FieldProblem, InvalidInput, NotFound
+from services.kit.cursor import Keyset, SortKey
+from services.kit.versions import Versioned
 from services.policy import Action, Principal, require, tracing_request_filter
 from services.tracing.content import (
     DOCUMENT_KEYS,
@@ -40,7 +40,13 @@ from services.tracing.tokens import request_parts, tokenizer, write_request_toke
 
 RESOURCE = "tracing_request"
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-LIST_ORDER = "tracing-created"
+RECENT = Keyset(
+    "tracing_recent",
+    (
+        SortKey(TracingRequest.created_at, datetime, descending=True),
+        SortKey(TracingRequest.id, uuid.UUID, descending=True),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ def _reference() -> str:
 def not_found(action: Action, request_id: uuid.UUID) -> NotFound:
     return NotFound(
         "No tracing request with that id.",
-        action=action.value,
+        action=action,
         resource_type=RESOURCE,
         resource_id=request_id,
     )
@@ -109,14 +115,14 @@ def load_visible_request(
     return request
 
 
+REQUEST_VERSIONS = Versioned("tracing request")
+
+
 def check_version(request: TracingRequest, if_match: str | None) -> None:
     """Optional `If-Match: "<version>"` on every change of a request; stale is 412."""
-    expected = parse_if_match(if_match, required=False)
-    if expected is not None and request.version != expected:
-        raise PreconditionFailed(
-            f"The tracing request changed since you read it (now version {request.version}); "
-            "read it again."
-        )
+    REQUEST_VERSIONS.check(
+        request.version, REQUEST_VERSIONS.parse_if_match(if_match, required=False)
+    )
 
 
 def _validate(body: Mapping[str, Any], today: date) -> None:
@@ -163,7 +169,7 @@ def create_request(
     audit.record(
         session,
         principal,
-        Action.TRACING_CREATE.value,
+        Action.TRACING_CREATE,
         resource_type=RESOURCE,
         resource_id=request.id,
         fields=_field_paths(document),
@@ -192,7 +198,7 @@ def read_request(
     audit.record(
         session,
         principal,
-        Action.TRACING_READ.value,
+        Action.TRACING_READ,
         resource_type=RESOURCE,
         resource_id=request.id,
     )
@@ -215,39 +221,20 @@ def list_requests(
     )
     if status is not None:
         query = query.where(TracingRequest.status == status)
-    if cursor:
-        at, last_id = decode_cursor(cursor, LIST_ORDER)
-        query = query.where(
-            or_(
-                TracingRequest.created_at < at,
-                and_(TracingRequest.created_at == at, TracingRequest.id < last_id),
-            )
-        )
-    rows = list(
-        session.scalars(
-            query.order_by(TracingRequest.created_at.desc(), TracingRequest.id.desc()).limit(
-                limit + 1
-            )
-        )
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows = list(session.scalars(RECENT.select_page(query, cursor=cursor, limit=limit)))
+    page = RECENT.split(rows, limit, lambda row: (row.created_at, row.id))
     items = [
         RequestView(row, decrypt_document(request_data_key(session, keyring, row), row))
-        for row in rows
+        for row in page.items
     ]
     audit.record(
         session,
         principal,
-        Action.TRACING_LIST.value,
+        Action.TRACING_LIST,
         resource_type=RESOURCE,
         detail={"count": len(items), "filters": ["status"] if status else []},
     )
-    last = rows[-1] if rows else None
-    return RequestPage(
-        items,
-        encode_cursor(LIST_ORDER, last.created_at, last.id) if more and last else None,
-    )
+    return RequestPage(items, page.next_cursor)
 
 
 def _change(
@@ -282,7 +269,7 @@ def _change(
     audit.record(
         session,
         principal,
-        action.value,
+        action,
         resource_type=RESOURCE,
         resource_id=request.id,
         fields=[f"{key}.{name}" for name, value in details.items() if value is not None],
@@ -349,7 +336,7 @@ def reunify(
         audit.record(
             session,
             principal,
-            Action.CASE_REUNIFIED.value,
+            Action.CASE_REUNIFIED,
             resource_type="case",
             resource_id=case_id,
             case_id=case_id,

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
-from tests.api.test_cases_helpers import API, Actor, World, body, create, etag, world
+from tests.api.test_cases_helpers import Actor, World, body, create, etag, world
+from tests.factories import API
 
 __all__ = ["world"]
 

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,8 @@ from services.policy import Role
 from services.runtime import Runtime
 from services.tracing.keys import KeyKind, NameField, TracingKeys, hex_length, plan
 from services.tracing.normalise import name_units, phonetics, pivot, skeletons
-from tests.builders import make_agency, make_user, user_headers
 from tests.databases import is_postgres
+from tests.factories import make_agency, make_user, user_headers
 
 API = "/api/v1"
 
@@ -98,7 +97,7 @@ def _enquiry(names: list[str], father: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
+def workload(fresh_runtime: Runtime) -> Runtime:
     settings = fresh_runtime.settings
     with fresh_runtime.session_factory() as session:
         agency = make_agency(session)
@@ -153,7 +152,7 @@ def workload(fresh_runtime: Runtime) -> Iterator[Runtime]:
     got = client.get(path, headers=worker_h).json()
     assert got["reunification"]["note"] == OTHER["reunion"]
     assert got["enquirer"]["phone"] == OTHER["phone"]
-    yield fresh_runtime
+    return fresh_runtime
 
 
 def _codes() -> dict[str, set[str]]:

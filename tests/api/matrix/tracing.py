@@ -17,17 +17,11 @@ from services.tracing.matches import decide
 from services.tracing.requests import create_request
 from services.tracing.states import MatchEvent
 from tests.api.matrix import Call, Entry, World, expect, keys
-from tests.api.matrix.cases import (
-    BODY,
-    CASE_STAFF,
-    CASEWORKERS,
-    NOT_VISIBLE,
-    OWNER_SIDE,
-    _principal,
-)
+from tests.api.matrix.cases import BODY, CASE_STAFF, CASEWORKERS, NOT_VISIBLE, OWNER_SIDE
+from tests.factories import principal_of as _principal
 
 P = "/api/v1"
-SUPERVISOR_ONLY = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
+SUPERVISOR_ONLY: dict[str, Any] = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
 
 REQUEST: dict[str, Any] = {
     "enquirer": {"name": "Matrix Enquirer", "relationship": "mother"},
