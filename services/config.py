@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from models.db import DatabaseLimits
 from services.identity.enums import Role
@@ -28,9 +29,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HAVEN_", extra="ignore", frozen=True)
 
     # --- storage -----------------------------------------------------------------------------
-    database_url: str = Field(default_factory=default_database_url)
+    database_url: str = Field(default_factory=default_database_url, repr=False)
     """`sqlite:///path/to/file.db`, or PostgreSQL as `postgresql+psycopg://user@host/db`
     (`postgresql://` and `postgres://` mean the same: Haven picks its own driver)."""
+    database_password: SecretStr | None = None
+    """Password of HAVEN_DATABASE_URL's user, given apart from the URL so that no character of
+    it (`@ : / #`…) needs URL-encoding; it replaces a password in the URL."""
+    database_password_file: Path | None = None
+    """A file holding that password (a Docker or systemd secret); a final newline is ignored."""
     key_file: Path = Path("var/keyring.json")
     """Local keyring (KEKs, blind-index root, audit signing key). Created 0600 by `haven migrate`
     on a database holding no data keys, never by `serve`."""
@@ -161,6 +167,25 @@ class Settings(BaseSettings):
                 + " (e.g. sqlite:///var/haven.db or postgresql+psycopg://user@host/db)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _password_into_url(self) -> Settings:
+        password = self.database_password.get_secret_value() if self.database_password else None
+        if self.database_password_file is not None:
+            try:
+                text = self.database_password_file.read_text(encoding="utf-8")
+            except OSError as error:
+                raise ValueError(
+                    f"HAVEN_DATABASE_PASSWORD_FILE cannot be read: {error.strerror}"
+                ) from None
+            password = text.removesuffix("\n").removesuffix("\r")
+        if password is None:
+            return self
+        url = make_url(self.database_url).set(password=password)
+        # The settings are frozen; this runs once, while they are being built. SQLAlchemy
+        # percent-encodes the password, so the URL parses back to exactly this password.
+        object.__setattr__(self, "database_url", url.render_as_string(hide_password=False))
+        return self
 
 
 def database_limits(settings: Settings) -> DatabaseLimits:

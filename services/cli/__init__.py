@@ -18,14 +18,24 @@ from services.cli import keys as key_commands
 from services.config import Settings, format_settings_error
 from services.runtime import Runtime, build_runtime
 
+SETTINGS_HELP = """Where things are: HAVEN_DATABASE_URL names the database (default: the SQLite file
+./var/haven.db), HAVEN_KEY_FILE the keyring (default ./var/keyring.json, created 0600 by
+`haven migrate`), HAVEN_AUDIT_CHECKPOINT_FILE the signed audit checkpoints (default
+./var/audit-checkpoints.jsonl). Relative paths are relative to the current directory. Every
+setting is a HAVEN_* environment variable; docs/operating.md lists them all."""
+
 app = typer.Typer(
     name="haven",
     help="Haven: case management for child-protection teams.",
+    epilog=SETTINGS_HELP,
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: flags without a `<bool>` placeholder, and docstrings re-wrapped to the
+    # terminal instead of keeping their source line breaks.
+    rich_markup_mode=None,
 )
 app.add_typer(audit_commands.app, name="audit", help="Verify and checkpoint the audit log.")
-app.add_typer(key_commands.app, name="keys", help="Key-encryption keys: rotate, status.")
+app.add_typer(key_commands.app, name="keys", help="Key-encryption keys: status, rotate, retire.")
 app.add_typer(
     job_commands.app, name="jobs", help="Periodic work: checkpoints, purges, sweeps; status."
 )
@@ -151,8 +161,10 @@ def reset_password(
         False, "--generate-password", help="Generate a temporary password and print it once."
     ),
 ) -> None:
-    """Break glass: give a user (e.g. the only system_admin) a temporary password that must be
-    changed at the next login. All the user's tokens die; the reset is audited."""
+    """Break glass: a temporary password for a user who lost theirs.
+
+    For the only system_admin, say. The password must be changed at the next login; all the
+    user's tokens die; the reset is audited."""
     import secrets
 
     from services.errors import InvalidInput, NotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 PROGRESS_FROM = 20_000
 """Show a progress bar (on a terminal) for logs at least this long."""

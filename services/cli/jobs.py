@@ -9,7 +9,7 @@ from types import FrameType
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _when(value: datetime | None) -> str:

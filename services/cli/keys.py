@@ -26,7 +26,7 @@ from services.crypto.rotation import (
 from services.crypto.rotation import rotate as run_rotation
 from services.runtime import Runtime
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _runtime() -> Runtime:

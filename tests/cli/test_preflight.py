@@ -8,6 +8,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from pydantic import ValidationError
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from models.db import make_engine
@@ -98,3 +99,23 @@ def test_the_url_error_names_every_accepted_scheme() -> None:
     assert "HAVEN_DATABASE_URL" in message
     for scheme in DATABASE_URL_SCHEMES:
         assert f"{scheme}//" in message
+
+
+@pytest.mark.parametrize("password", ["p@ss:w/o#rd", "100%/x?y=z", "plain"])
+def test_a_password_given_apart_from_the_url_survives_any_character(
+    password: str, tmp_path: Path
+) -> None:
+    base = "postgresql+psycopg://haven_app@db:5432/haven"
+    direct = Settings(database_url=base, database_password=password)
+    secret = tmp_path / "password"
+    secret.write_text(password + "\n", encoding="utf-8")
+    from_file = Settings(database_url=base, database_password_file=secret)
+    for settings in (direct, from_file):
+        url = make_url(settings.database_url)
+        assert (url.password, url.username, url.host, url.database) == (
+            password,
+            "haven_app",
+            "db",
+            "haven",
+        )
+        assert password not in repr(settings)
