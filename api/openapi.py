@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from api.examples import REQUEST_EXAMPLES
 from api.problems import PROBLEM_MEDIA_TYPE
 from services.policy import ROLE_ACTIONS, SCOPE_ACTIONS, Action, Role
 
@@ -169,6 +170,30 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
 
 
+def _schema_example(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+    ref = str(schema.get("$ref", ""))
+    name = ref.rsplit("/", 1)[-1]
+    target = document["components"]["schemas"].get(name, {}) if ref else schema
+    if target.get("examples"):
+        return target["examples"][0]
+    if name in REQUEST_EXAMPLES:
+        target["examples"] = [REQUEST_EXAMPLES[name]]
+        return REQUEST_EXAMPLES[name]
+    for option in schema.get("anyOf", []):  # an optional body: `Model | None`
+        if option.get("$ref"):
+            return _schema_example(document, option)
+    return None
+
+
+def _request_examples(document: dict[str, Any], operation: dict[str, Any]) -> None:
+    """Each request body's media type carries its example, which /docs' "Try it out" sends."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        if "example" not in media:
+            example = _schema_example(document, media.get("schema", {}))
+            if example is not None:
+                media["example"] = example
+
+
 def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass per document part, in order
     document["servers"] = [{"url": "/", "description": "This Haven server"}]
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
@@ -198,6 +223,7 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass
                 operation["description"] = operation["summary"]
             for parameter in operation.get("parameters", []):
                 _describe_parameter(parameter)
+            _request_examples(document, operation)
             if not operation.get("security"):
                 operation["security"] = []  # public: say so explicitly
                 for code in PUBLIC_WITHOUT:
