@@ -151,7 +151,7 @@ def _secure(operation: dict[str, Any]) -> None:
     operation["security"] = security
     operation["x-haven-roles"] = roles
     operation["x-haven-scopes"] = scopes
-    description = operation.get("description") or operation.get("summary", "")
+    description = operation.get("description", "")  # the summary is shown beside it anyway
     operation["description"] = f"{description}\n\n{_who_line(roles, scopes)}".strip()
 
 
@@ -194,8 +194,31 @@ def _request_examples(document: dict[str, Any], operation: dict[str, Any]) -> No
                 media["example"] = example
 
 
+def _discriminators_required(document: dict[str, Any]) -> None:
+    """A union told apart by a property (`view` on referrals) lists that property as required
+    in each member: it is always sent, and a client cannot pick the member without it."""
+    schemas = document.get("components", {}).get("schemas", {})
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            name = node.get("discriminator", {}).get("propertyName")
+            for member in node.get("oneOf", []) if name else []:
+                target = schemas.get(str(member.get("$ref", "")).rsplit("/", 1)[-1])
+                if target is not None and name not in target.setdefault("required", []):
+                    target["required"].insert(0, name)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(document)
+
+
 def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass per document part, in order
     document["servers"] = [{"url": "/", "description": "This Haven server"}]
+    document["info"]["license"] = {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
+    _discriminators_required(document)
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes[CLIENT_CREDENTIALS] = {
         "type": "oauth2",

@@ -53,6 +53,7 @@ def list_problems() -> HTMLResponse:
     response_class=HTMLResponse,
     summary="What one kind of problem means and what to do about it",
     description="The page a problem+json answer's `type` points to.",
+    responses={404: {"description": "No such problem type"}},
 )
 def get_problem(
     slug: Annotated[str, Path(description="The problem type's name, e.g. `not-found`.")],

@@ -177,3 +177,9 @@ def test_an_error_answer_type_resolves_to_its_page(client: TestClient) -> None:
     assert kind == "/problems/unauthenticated"
     page = client.get(kind)
     assert page.status_code == 200 and "Not authenticated" in page.text
+
+
+def test_the_referral_union_requires_its_discriminator(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for name in ("StaffReferral", "PartnerReferral"):
+        assert "view" in schemas[name]["required"], name
