@@ -3,7 +3,8 @@ group lists all its commands, and the top help says where the database and keyri
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -17,9 +18,11 @@ def _command_paths() -> list[list[str]]:
     root = typer.main.get_command(app)
     paths: list[list[str]] = [[]]
 
-    def walk(command: click.Command, prefix: list[str]) -> None:
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+    def walk(command: Any, prefix: list[str]) -> None:
+        # Duck-typed: typer may ship its own copy of click, whose Group is not click.Group.
+        commands: dict[str, Any] = getattr(command, "commands", None) or {}
+        if commands:
+            for name, sub in commands.items():
                 paths.append([*prefix, name])
                 walk(sub, [*prefix, name])
 
