@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from api.examples import REQUEST_EXAMPLES
 from services.policy import Role
-from tests.builders import TEST_PASSWORD, make_agency, make_user
+from tests.factories import TEST_PASSWORD, make_agency, make_user
 
 PACKAGE = "haven_generated_client"
 ARABIC_NAME = "ئاڤین"

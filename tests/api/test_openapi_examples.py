@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from api.examples import AGENCY_ID, USER_ID
 from services.config import Settings
 from services.policy import Role
-from tests.builders import (
+from tests.factories import (
+    API,
     TEST_PASSWORD,
     client_headers,
     make_agency,
@@ -23,7 +24,7 @@ from tests.builders import (
     user_headers,
 )
 
-ONE_TIME_SECRETS = {("POST", "/api/v1/auth/mfa/confirm"): "code"}
+ONE_TIME_SECRETS = {("POST", f"{API}/auth/mfa/confirm"): "code"}
 """Fields no published example can get right (the authenticator's current code): a 422 naming
 only that field, for not matching, is the answer to a well-formed request."""
 
@@ -102,5 +103,5 @@ def test_every_request_example_is_accepted(
         or response.status_code >= 500
     ]
     assert rejected == [], "\n".join(rejected)
-    created = dict(answers)["POST /api/v1/cases as caseworker"]
+    created = dict(answers)[f"POST {API}/cases as caseworker"]
     assert created.status_code == 201, created.text
