@@ -15,6 +15,10 @@ AGENCY_ID = "3f2b8c1e-5d4a-4e6f-9b7c-2a1d0e9f8c7b"
 USER_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
 REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    "MatchConfirm": {"note": "Father identified the child from the photograph at the office."},
+    "MatchReject": {"reason": "Different birth year and village; not the same child."},
+    "Reunification": {"reunified_on": "2026-11-30", "with": "parents", "note": "Home visit set."},
+    "TracingClose": {"reason": "The enquirer found the child through another agency."},
     "LoginRequest": {"username": "amal", "password": "correct horse battery staple"},
     "PasswordChangeRequest": {
         "current_password": "the temporary password you were given",

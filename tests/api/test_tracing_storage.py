@@ -28,9 +28,7 @@ from services.runtime import Runtime
 from services.tracing.keys import KeyKind, NameField, TracingKeys, hex_length, plan
 from services.tracing.normalise import name_units, phonetics, pivot, skeletons
 from tests.databases import is_postgres
-from tests.factories import make_agency, make_user, user_headers
-
-API = "/api/v1"
+from tests.factories import API, make_agency, make_user, user_headers
 
 NAMES = {
     "given": "Zorvathiel",

@@ -18,9 +18,10 @@ from services.tracing.requests import create_request
 from services.tracing.states import MatchEvent
 from tests.api.matrix import Call, Entry, World, expect, keys
 from tests.api.matrix.cases import BODY, CASE_STAFF, CASEWORKERS, NOT_VISIBLE, OWNER_SIDE
+from tests.factories import API
 from tests.factories import principal_of as _principal
 
-P = "/api/v1"
+P = API
 SUPERVISOR_ONLY: dict[str, Any] = {"ok": ("a.supervisor",), "not_found": ("b.supervisor",)}
 
 REQUEST: dict[str, Any] = {
