@@ -14,8 +14,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.schemas.cases import Address, Age, Name, Phone, Place, Strict, _not_blank, _prose
 from services.cases.enums import Sex
-from services.tracing.scoring import FieldResult, Label
-from services.tracing.states import MatchStatus, RequestStatus, ReunifiedWith
+from services.tracing.enums import MatchFieldResult as FieldResult
+from services.tracing.enums import MatchLabel as Label
+from services.tracing.enums import MatchStatus, RequestStatus, ReunifiedWith
 
 Relationship = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
 Prose = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(_prose)]

@@ -24,9 +24,11 @@ from services.crypto import Keyring, encrypt_field, load_data_keys
 from services.errors import NotFound
 from services.policy import Action, Principal, case_filter, tracing_request_filter
 from services.tracing.content import decrypt_document, request_data_key
+from services.tracing.enums import MatchFieldResult as FieldResult
+from services.tracing.enums import MatchLabel as Label
 from services.tracing.matching import MAX_MATCHES, case_person, request_person
 from services.tracing.requests import RESOURCE, check_version, load_visible_request
-from services.tracing.scoring import Comparison, FieldResult, Label, compare, label_of
+from services.tracing.scoring import Comparison, compare, label_of
 from services.tracing.states import (
     MatchEvent,
     MatchStatus,

@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from rapidfuzz.distance import JaroWinkler
 
+from services.tracing.enums import MatchFieldResult as FieldResult
+from services.tracing.enums import MatchLabel as Label
 from services.tracing.keys import NameField
 from services.tracing.normalise import phonetics, pivot, skeletons
 from services.tracing.tokens import NameParts
@@ -61,18 +62,6 @@ FIELD_NAMES: Mapping[NameField, str] = {
     NameField.FAMILY: "family_name",
 }
 """How each part is named in a match's per-field comparison."""
-
-
-class FieldResult(StrEnum):
-    MATCH = "match"
-    PARTIAL = "partial"
-    MISMATCH = "mismatch"
-    UNKNOWN = "unknown"
-
-
-class Label(StrEnum):
-    LIKELY = "likely"
-    POSSIBLE = "possible"
 
 
 def label_of(score: float) -> Label:

@@ -9,41 +9,15 @@ rejects it; a rejected pair is kept, so the matcher never proposes it again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 
 from services.errors import Conflict
-
-
-class RequestStatus(StrEnum):
-    OPEN = "open"
-    MATCHED = "matched"
-    REUNIFIED = "reunified"
-    CLOSED = "closed"
-
-
-class MatchStatus(StrEnum):
-    PROPOSED = "proposed"
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"
-
-
-class RequestEvent(StrEnum):
-    CONFIRM = "confirm"
-    UNCONFIRM = "unconfirm"
-    REUNIFY = "reunify"
-    CLOSE = "close"
-
-
-class MatchEvent(StrEnum):
-    CONFIRM = "confirm"
-    REJECT = "reject"
-
-
-class ReunifiedWith(StrEnum):
-    PARENTS = "parents"
-    RELATIVES = "relatives"
-    OTHER = "other"
-
+from services.tracing.enums import (
+    MatchEvent,
+    MatchStatus,
+    RequestEvent,
+    RequestStatus,
+    ReunifiedWith,
+)
 
 OPEN_STATUSES = frozenset({RequestStatus.OPEN, RequestStatus.MATCHED})
 """Requests the matcher still looks for (a new or edited case is matched against these)."""
@@ -83,3 +57,17 @@ def next_match_status(status: str, event: MatchEvent) -> MatchStatus:
     if moved is None:
         raise Conflict(f"A {status} match cannot be {event.value}ed.")
     return moved
+
+
+__all__ = [
+    "MATCH_MOVES",
+    "OPEN_STATUSES",
+    "REQUEST_MOVES",
+    "MatchEvent",
+    "MatchStatus",
+    "RequestEvent",
+    "RequestStatus",
+    "ReunifiedWith",
+    "next_match_status",
+    "next_request_status",
+]
