@@ -13,8 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from services.cases.enums import CaseStatus, RiskLevel, SeparationStatus, Sex, Stage
-from services.cases.schedule import DueKind
+from services.cases.enums import CaseStatus, DueKind, RiskLevel, SeparationStatus, Sex, Stage
 
 _LINE_BREAKS = frozenset("\n\r\t")
 

@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.schemas.cases import ConcernLabels, _prose
-from services.cases.closure import ClosureReason
-from services.cases.enums import CaseStatus, RiskLevel, Stage
-from services.casework.codes import (
+from services.cases.enums import CaseStatus, ClosureReason, RiskLevel, Stage
+from services.casework.enums import (
     ActionStatus,
     AssessmentKind,
     Domain,
@@ -24,10 +23,10 @@ from services.casework.codes import (
     ProvidedBy,
     Responsible,
     Severity,
+    TimelineKind,
     VisitMode,
     Wellbeing,
 )
-from services.casework.timeline import TimelineKind
 from services.referrals.enums import ServiceType
 
 Prose = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_prose)]

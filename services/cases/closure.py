@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from services.cases.enums import ClosureReason
 from services.cases.labels import Labels
-
-
-class ClosureReason(StrEnum):
-    GOALS_MET = "goals_met"
-    REACHED_ADULTHOOD = "reached_adulthood"
-    TRANSFERRED = "transferred"
-    MOVED_AWAY = "moved_away"
-    LOST_CONTACT = "lost_contact"
-    DEATH = "death"
-    DUPLICATE = "duplicate"
-    OTHER = "other"
-
 
 NOTE_REQUIRED = frozenset({ClosureReason.OTHER})
 """Reasons that say nothing by themselves: the supervisor must write why."""

@@ -68,3 +68,33 @@ class ConcernCode(StrEnum):
     OUT_OF_SCHOOL = "out_of_school"
     LACK_OF_DOCUMENTATION = "lack_of_documentation"
     EXPLOSIVE_ORDNANCE = "explosive_ordnance"
+
+
+class DueKind(StrEnum):
+    FIRST_ASSESSMENT = "first_assessment"
+    CASE_REVIEW = "case_review"
+    PLAN_ACTION = "plan_action"
+    PLAN_REVIEW = "plan_review"
+    FOLLOW_UP = "follow_up"
+
+
+class ClosureReason(StrEnum):
+    GOALS_MET = "goals_met"
+    REACHED_ADULTHOOD = "reached_adulthood"
+    TRANSFERRED = "transferred"
+    MOVED_AWAY = "moved_away"
+    LOST_CONTACT = "lost_contact"
+    DEATH = "death"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class Requirement(StrEnum):
+    """What a stage gate can ask of a case (the 409's `missing` entries)."""
+
+    ASSESSMENT = "assessment"
+    """At least one recorded assessment."""
+    PLAN = "plan"
+    """A case plan."""
+    PLAN_APPROVAL = "plan_approval"
+    """The current plan approved by a supervisor."""

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from services.actions import Action
-from services.cases.closure import CLOSURE_REASON_LABELS, ClosureReason
+from services.cases.closure import CLOSURE_REASON_LABELS
 from services.cases.concerns import CONCERNS, Concern
+from services.cases.enums import ClosureReason
 from services.cases.labels import Labels
 from services.policy import Principal, require
 

@@ -18,20 +18,10 @@ casework record that changes one of the inputs.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 
 from models.cases import Case
-from services.cases.enums import RiskLevel
+from services.cases.enums import DueKind, RiskLevel
 from services.config import Settings
-
-
-class DueKind(StrEnum):
-    FIRST_ASSESSMENT = "first_assessment"
-    CASE_REVIEW = "case_review"
-    PLAN_ACTION = "plan_action"
-    PLAN_REVIEW = "plan_review"
-    FOLLOW_UP = "follow_up"
-
 
 UNASSESSED_STAGES = frozenset({"registration", "assessment"})
 

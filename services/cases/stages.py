@@ -5,9 +5,8 @@ by the records the work produces (`GATES`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from services.cases.enums import Stage
+from services.cases.enums import Requirement, Stage
 
 STAGES: tuple[Stage, ...] = tuple(Stage)
 """In their normal order."""
@@ -29,17 +28,6 @@ REOPEN_STAGE = Stage.FOLLOW_UP
 
 def can_move(current: str, target: str) -> bool:
     return (current, target) in TRANSITIONS
-
-
-class Requirement(StrEnum):
-    """What a stage gate can ask of a case (the 409's `missing` entries)."""
-
-    ASSESSMENT = "assessment"
-    """At least one recorded assessment."""
-    PLAN = "plan"
-    """A case plan."""
-    PLAN_APPROVAL = "plan_approval"
-    """The current plan approved by a supervisor."""
 
 
 GATES: dict[tuple[str, str], tuple[Requirement, ...]] = {

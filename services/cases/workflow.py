@@ -26,9 +26,9 @@ from models.identity import User
 from services import audit
 from services.actions import Action
 from services.cases.access import case_data_key, load_visible_case, require_on_case
-from services.cases.closure import NOTE_REQUIRED, ClosureReason
+from services.cases.closure import NOTE_REQUIRED
 from services.cases.concurrency import CASE_VERSIONS
-from services.cases.enums import CaseStatus, Stage
+from services.cases.enums import CaseStatus, ClosureReason, Stage
 from services.cases.loading import view_of
 from services.cases.records import seal_record
 from services.cases.schedule import reschedule

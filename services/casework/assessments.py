@@ -23,7 +23,8 @@ from models.casework import Assessment
 from services.cases.access import case_data_key
 from services.cases.records import open_record, seal_record
 from services.casework import common, due_dates
-from services.casework.codes import NEED_CODES, SEVERITY_RANK, Severity
+from services.casework.codes import NEED_CODES, SEVERITY_RANK
+from services.casework.enums import Severity
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import FieldProblem, InvalidInput

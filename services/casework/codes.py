@@ -6,78 +6,19 @@ Labels come in English, Arabic and Sorani Kurdish (`ckb`); the API picks one by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from services.cases.labels import Labels
-
-
-class AssessmentKind(StrEnum):
-    INITIAL = "initial"
-    COMPREHENSIVE = "comprehensive"
-    REVIEW = "review"
-
-
-class Domain(StrEnum):
-    SAFETY = "safety"
-    HEALTH = "health"
-    DISABILITY = "disability"
-    PSYCHOSOCIAL = "psychosocial"
-    EDUCATION = "education"
-    FAMILY_CARE = "family_care"
-    DOCUMENTATION_LEGAL = "documentation_legal"
-    ARMED_GROUP_ASSOCIATION = "armed_group_association"
-    BASIC_NEEDS = "basic_needs"
-
-
-class Severity(StrEnum):
-    NONE = "none"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
+from services.casework.enums import (
+    ActionStatus,
+    Domain,
+    Severity,
+)
 
 SEVERITY_RANK = {Severity.NONE: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 
 
-class Responsible(StrEnum):
-    CASEWORKER = "caseworker"
-    CHILD = "child"
-    CAREGIVER = "caregiver"
-    PARTNER = "partner"
-
-
-class ActionStatus(StrEnum):
-    PLANNED = "planned"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    DROPPED = "dropped"
-
-
 OPEN_ACTION_STATUSES = frozenset({ActionStatus.PLANNED, ActionStatus.IN_PROGRESS})
 """Actions that still schedule work (their due dates count towards the case's next action)."""
-
-
-class PlanStatus(StrEnum):
-    DRAFT = "draft"
-    APPROVED = "approved"
-
-
-class ProvidedBy(StrEnum):
-    OWN_AGENCY = "own_agency"
-    PARTNER = "partner"
-
-
-class VisitMode(StrEnum):
-    HOME_VISIT = "home_visit"
-    PHONE = "phone"
-    OFFICE = "office"
-    REMOTE = "remote"
-
-
-class Wellbeing(StrEnum):
-    IMPROVED = "improved"
-    SAME = "same"
-    WORSE = "worse"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from models.referrals import Referral
 from services.cases.access import case_data_key
 from services.cases.records import open_record, seal_record
 from services.casework import common
-from services.casework.codes import ProvidedBy
+from services.casework.enums import ProvidedBy
 from services.crypto import Keyring
 from services.errors import FieldProblem, InvalidInput
 from services.kit import idempotency

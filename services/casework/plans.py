@@ -28,7 +28,8 @@ from services.cases.records import open_record, seal_record
 from services.cases.schedule import review_delay
 from services.casework import common, due_dates
 from services.casework.assessments import assessed_needs
-from services.casework.codes import NEED_CODES, PlanStatus
+from services.casework.codes import NEED_CODES
+from services.casework.enums import PlanStatus
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import (

@@ -17,7 +17,7 @@ from models.cases import Case
 from models.referrals import Referral
 from services.cases.access import case_data_key
 from services.casework import common, delivered
-from services.casework.codes import ProvidedBy
+from services.casework.enums import ProvidedBy
 from services.config import Settings
 from services.crypto import Keyring
 from services.policy import Action, Principal

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -29,6 +28,7 @@ from services.cases.access import case_data_key, decrypt_for_case
 from services.cases.records import open_record
 from services.cases.workflow import CLOSURES_TABLE
 from services.casework import assessments, common, delivered, follow_ups, plans
+from services.casework.enums import TimelineKind
 from services.crypto import Keyring
 from services.kit.cursor import Keyset, SortKey
 from services.policy import Action, Principal
@@ -39,17 +39,6 @@ KEYSET = Keyset(
     (SortKey(StageEvent.at, datetime, descending=True), SortKey(StageEvent.id, uuid.UUID, True)),
 )
 """Only the cursor's encoding: each source applies its own columns to the decoded values."""
-
-
-class TimelineKind(StrEnum):
-    STAGE = "stage"
-    ASSESSMENT = "assessment"
-    PLAN = "plan"
-    SERVICE = "service"
-    FOLLOW_UP = "follow_up"
-    NOTE = "note"
-    REFERRAL = "referral"
-    CLOSURE = "closure"
 
 
 @dataclass(frozen=True)

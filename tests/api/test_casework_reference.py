@@ -7,10 +7,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.routers.reference import choose_language
-from services.cases.closure import ClosureReason
 from services.cases.concerns import CONCERN_CODES
+from services.cases.enums import ClosureReason
 from services.cases.labels import Language
-from services.casework.codes import NEED_CODES, SERVICE_LABELS, Domain
+from services.casework.codes import NEED_CODES, SERVICE_LABELS
+from services.casework.enums import Domain
 from services.referrals.enums import ServiceType
 from tests.api.test_cases_helpers import World, world
 from tests.factories import API

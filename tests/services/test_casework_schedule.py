@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models.cases import Case
-from services.cases.schedule import DueKind, due_items, end_of_day, next_action, overdue_kinds
+from services.cases.enums import DueKind
+from services.cases.schedule import due_items, end_of_day, next_action, overdue_kinds
 from services.cases.stages import GATES, TRANSITIONS, CaseFacts, missing_for
 from services.config import Settings
 
