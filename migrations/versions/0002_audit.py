@@ -4,7 +4,7 @@ Triggers reject UPDATE and DELETE of any row (and, on PostgreSQL, TRUNCATE), so 
 cannot change history even through a bug. They do not stop a database superuser or the table's
 owner (who may disable triggers): that is what the hash chain and the signed checkpoints catch.
 In production the application connects as a role that may only INSERT and SELECT on
-`audit_events` and does not own it (docs/audit.md, "Database roles").
+`audit_events` and does not own it (README: "Database roles").
 
 Revision ID: 0002
 Revises: 0001

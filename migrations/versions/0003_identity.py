@@ -1,4 +1,4 @@
-"""identity: login throttling, TOTP second factor, recovery codes, password reset
+"""identity: login throttling, TOTP second factor, recovery codes, password reset (issue 3)
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""keys: envelope-encryption data keys
+"""keys: envelope-encryption data keys (issue 4, crypto)
 
 Revision ID: 0004
 Revises: 0003

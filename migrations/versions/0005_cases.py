@@ -1,4 +1,4 @@
-"""cases: encrypted cases, notes, blind indexes, idempotency, tombstones
+"""cases: encrypted cases, notes, blind indexes, idempotency, tombstones (issue 4)
 
 Revision ID: 0005
 Revises: 0004

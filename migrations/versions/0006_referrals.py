@@ -1,4 +1,4 @@
-"""referrals: referrals and partner updates
+"""referrals: referrals and partner updates (issue 6)
 
 Revision ID: 0006
 Revises: 0005

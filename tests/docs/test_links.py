@@ -93,9 +93,16 @@ def _repository_files() -> list[Path]:
     return [f for f in files if f.is_file() and (f.suffix in TEXT_SUFFIXES or f.name in TEXT_NAMES)]
 
 
+SHIPPED_REVISIONS = {f"migrations/versions/000{n}_" for n in range(1, 7)}
+"""Revisions that shipped before this rule: they are never edited, not even a docstring (their
+checksums guard them), so the tracker numbers in their first lines stay."""
+
+
 def test_nothing_points_outside_the_repository() -> None:
     found = []
     for path in _repository_files():
+        if any(str(path.relative_to(ROOT)).startswith(prefix) for prefix in SHIPPED_REVISIONS):
+            continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for what, pattern in OUTSIDE_REFERENCES.items():
                 if pattern.search(line):
