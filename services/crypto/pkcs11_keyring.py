@@ -178,6 +178,16 @@ class DekCache:
 
 _LIBRARIES: dict[str, Any] = {}
 _LIBRARIES_LOCK = threading.Lock()
+_CALL_LOCKS: dict[str, threading.RLock] = {}
+"""One lock per loaded library: every call into it, from any session of this process, runs under
+it. The binding initialises the library without asking for OS locking, so two sessions used from
+two threads at once (a rotation beside a serving keyring) crashed SoftHSM with a segfault."""
+
+
+def _call_lock(module: Path) -> threading.RLock:
+    path = str(Path(module).expanduser().resolve())
+    with _LIBRARIES_LOCK:
+        return _CALL_LOCKS.setdefault(path, threading.RLock())
 
 
 def _library(module: Path) -> Any:
@@ -230,7 +240,7 @@ class Token:
             ) from None
         self._token = token
         self._pin = pin
-        self._lock = threading.RLock()
+        self._lock = _call_lock(module)
         self._session: Any = self._open()
         self.generation = 0
         """Bumped when the session is reopened: key objects found before must be found again."""
