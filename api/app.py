@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 
 from api.errors import ErrorBoundaryMiddleware, register_error_handlers
-from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.middleware import BodySizeLimitMiddleware, NoStoreMiddleware, RequestContextMiddleware
 from api.openapi import install_openapi, operation_id
 from api.problems import PROBLEM_RESPONSES
 from api.routers import (
@@ -142,4 +142,5 @@ def create_app(
         validator=_sane_request_id,
         update_request_header=True,
     )
+    app.add_middleware(NoStoreMiddleware, prefix=API_PREFIX)
     return app

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: body size limit, request context (address, request id), access log."""
+"""Pure ASGI middleware: body size limit, request context (address, request id), access log,
+no caching of API answers."""
 
 from __future__ import annotations
 
@@ -147,3 +148,36 @@ class RequestContextMiddleware:
                         "request_id": meta.request_id,
                     },
                 )
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer under `prefix`, errors included.
+
+    API answers carry children's names, places and the fact that a case exists; a browser, a
+    proxy or a field laptop's disk cache must keep none of it. Set here, outside every other
+    layer, so no route (or refusal, or 413 from the size limit) can forget it."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not (
+            path == self.prefix or path.startswith(self.prefix + "/")
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        async def no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in (b"cache-control", b"pragma")
+                ]
+                headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, no_store)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.names import DisplayName
 from services.identity.enums import Role, Scope, TokenStep
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
@@ -117,7 +118,11 @@ class MfaDisableRequest(Strict):
 
 
 class AgencyCreate(Strict):
-    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
+    name: DisplayName = Field(
+        min_length=1,
+        max_length=200,
+        description="Shown to every agency it works with; no control or text-direction characters.",
+    )
 
 
 class AgencyOut(BaseModel):
@@ -131,7 +136,12 @@ class AgencyList(BaseModel):
 
 
 class UserCreate(Strict):
-    username: str = Field(min_length=1, max_length=150, pattern=NO_CONTROL_CHARACTERS)
+    username: DisplayName = Field(
+        min_length=1,
+        max_length=150,
+        description="The login name, also shown as the user's name; no spaces, control or "
+        "text-direction characters.",
+    )
     password: str = Field(
         min_length=1,
         max_length=1024,
@@ -181,7 +191,12 @@ class PasswordResetResponse(BaseModel):
 
 class ApiClientCreate(Strict):
     agency_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
+    name: DisplayName = Field(
+        min_length=1,
+        max_length=200,
+        description="Shown in the agency's client list and the audit log; no control or "
+        "text-direction characters.",
+    )
     scopes: list[Scope] = Field(min_length=1, max_length=10)
 
 

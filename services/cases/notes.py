@@ -18,9 +18,10 @@ from services.cases.access import (
     encrypt_for_case,
     load_visible_case,
 )
+from services.cases.enums import CaseStatus
 from services.cases.views import NotePage, NoteView
 from services.crypto import Keyring
-from services.errors import InvalidInput
+from services.errors import Conflict, InvalidInput
 from services.kit import idempotency
 from services.kit.cursor import Keyset, SortKey
 from services.kit.pages import DEFAULT_LIMIT, check_limit
@@ -48,6 +49,10 @@ def add_note(
     idempotency_key: str | None = None,
 ) -> NoteView:
     case = load_visible_case(session, principal, case_id, Action.NOTE_CREATE)
+    if case.status == CaseStatus.CLOSED:
+        # A closed case's record is final until a supervisor reopens it, notes included: a note
+        # added afterwards would change what the closure decision was taken on.
+        raise Conflict("The case is closed; a supervisor may reopen it.")
     if not text.strip() or len(text) > MAX_NOTE_CHARS:
         raise InvalidInput.field(("body", "text"), f"Must be 1 to {MAX_NOTE_CHARS} characters.")
     note_id = new_id()

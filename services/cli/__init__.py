@@ -160,14 +160,18 @@ def reset_password(
     generate_password: bool = typer.Option(
         False, "--generate-password", help="Generate a temporary password and print it once."
     ),
+    reactivate: bool = typer.Option(
+        False, "--reactivate", help="Also reactivate the account if it was deactivated."
+    ),
 ) -> None:
     """Break glass: a temporary password for a user who lost theirs.
 
     For the only system_admin, say. The password must be changed at the next login; all the
-    user's tokens die; the reset is audited."""
+    user's tokens die; the reset is audited. A deactivated account is refused unless
+    --reactivate is given."""
     import secrets
 
-    from services.errors import InvalidInput, NotFound
+    from services.errors import Conflict, InvalidInput, NotFound
     from services.identity.recovery import operator_reset_password
 
     if password_stdin == generate_password:
@@ -179,8 +183,10 @@ def reset_password(
     )
     try:
         with runtime.session_factory() as session, session.begin():
-            operator_reset_password(session, username=username, password=password)
-    except NotFound as error:
+            operator_reset_password(
+                session, username=username, password=password, reactivate=reactivate
+            )
+    except (NotFound, Conflict) as error:
         typer.echo(f"refused: {error.detail}", err=True)
         raise typer.Exit(1) from None
     except InvalidInput as error:

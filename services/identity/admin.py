@@ -203,7 +203,8 @@ def update_user(
     is_active: bool | None,
     role: str | None,
 ) -> User:
-    """Deactivate/reactivate or change the role; deactivation kills the user's tokens at once."""
+    """Deactivate/reactivate or change the role; either deactivation or a role change kills the
+    user's tokens at once."""
     user = get_user(session, principal, user_id, Action.USER_UPDATE)
     _check_manageable_role(principal, user.role, Action.USER_UPDATE)
     if user.id == principal.id:
@@ -215,12 +216,18 @@ def update_user(
         detail["role"] = {"from": user.role, "to": role}
         user.role = Role(role).value
         changed.append("role")
+        # A token carries what its holder could do when it was issued (and which steps, such as
+        # a second factor the new role requires, were asked for then): a new role starts from a
+        # new login.
+        detail["tokens_revoked"] = revoke_user_tokens(session, user.id)
     if is_active is not None and is_active != user.is_active:
         user.is_active = is_active
         changed.append("is_active")
         detail["is_active"] = is_active
         if not is_active:
-            detail["tokens_revoked"] = revoke_user_tokens(session, user.id)
+            detail["tokens_revoked"] = detail.get("tokens_revoked", 0) + revoke_user_tokens(
+                session, user.id
+            )
     session.flush()
     audit.record(
         session,

@@ -42,6 +42,7 @@ from services.identity.tokens import (
     IssuedToken,
     issue_client_token,
     issue_user_token,
+    restrict_user_tokens,
     revoke_token,
     revoke_user_tokens,
     set_restrictions,
@@ -428,8 +429,8 @@ def disable_mfa(
     *,
     password: str,
 ) -> frozenset[str]:
-    """Turn the second factor off (needs the password again). For a role that requires one, the
-    caller's token becomes good only for enrolling again."""
+    """Turn the second factor off (needs the password again). For a role that requires one,
+    every live token of the user (the caller's included) becomes good only for enrolling again."""
     _require_step(principal, None, Action.MFA_DISABLE)
     user = _load_self(session, principal)
     if user.totp_secret is None and user.totp_enabled_at is None:
@@ -445,7 +446,17 @@ def disable_mfa(
     )
     mfa.clear(session, user)
     steps = _refresh_token_steps(session, principal, user, settings)
-    audit.record(session, principal, Action.MFA_DISABLE, resource_type="user", resource_id=user.id)
+    # Every other live token of the account was issued with the factor now gone: for a role
+    # that requires one, none may stay good for more than enrolling again.
+    restricted = restrict_user_tokens(session, user.id, steps)
+    audit.record(
+        session,
+        principal,
+        Action.MFA_DISABLE,
+        resource_type="user",
+        resource_id=user.id,
+        detail={"tokens_restricted": restricted} if restricted else None,
+    )
     return steps
 
 

@@ -160,6 +160,21 @@ def set_restrictions(session: Session, token_id: uuid.UUID, steps: frozenset[str
     )
 
 
+def restrict_user_tokens(session: Session, user_id: uuid.UUID, steps: frozenset[str]) -> int:
+    """Add `steps` to the restriction of every live token of the user (a second factor removed
+    while the role requires one: no token of the account stays good for more than enrolling)."""
+    if not steps:
+        return 0
+    rows = session.execute(
+        select(AccessToken.id, AccessToken.restricted_to).where(
+            AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None)
+        )
+    ).all()
+    for token_id, current in rows:
+        set_restrictions(session, token_id, frozenset((current or "").split()) | steps)
+    return len(rows)
+
+
 def revoke_client_tokens(session: Session, api_client_id: uuid.UUID) -> int:
     result = session.execute(
         update(AccessToken)

@@ -286,6 +286,28 @@ def test_role_changes_and_deactivation_are_audited_by_field_name(
     assert json.loads(event.fields or "[]") == ["is_active", "role"]
 
 
+def test_a_role_change_ends_every_live_token_of_the_user(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    system = user_headers(db, make_user(db, make_agency(db), Role.SYSTEM_ADMIN), settings)
+    worker = make_user(db, make_agency(db), Role.CASEWORKER)
+    tokens = [user_headers(db, worker, settings) for _ in range(2)]
+    assert all(client.get(f"{API}/auth/me", headers=t).status_code == 200 for t in tokens)
+    changed = client.patch(f"{API}/users/{worker.id}", json={"role": "auditor"}, headers=system)
+    assert changed.status_code == 200, changed.text
+    for headers in tokens:
+        assert client.get(f"{API}/auth/me", headers=headers).status_code == 401
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.update")).one()
+    detail = json.loads(event.detail or "{}")
+    assert detail["role"] == {"from": "caseworker", "to": "auditor"}
+    assert detail["tokens_revoked"] == 2
+    # Sending the role it already has changes nothing, so it ends nothing.
+    fresh = user_headers(db, worker, settings)
+    same = client.patch(f"{API}/users/{worker.id}", json={"role": "auditor"}, headers=system)
+    assert same.status_code == 200
+    assert client.get(f"{API}/auth/me", headers=fresh).status_code == 200
+
+
 # --- nothing in the clear ---------------------------------------------------------------------
 
 

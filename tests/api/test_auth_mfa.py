@@ -228,6 +228,28 @@ def test_a_role_that_requires_mfa_gets_a_token_good_only_for_enrolment(
     assert mfa_client.get(f"{API}/agencies", headers=headers).status_code == 403
 
 
+def test_removing_the_second_factor_restricts_every_live_token_of_the_user(
+    mfa_client: TestClient, db: Session
+) -> None:
+    layla = make_user(db, make_agency(db), Role.SUPERVISOR, username="layla")
+    first = bearer(login(mfa_client, "layla"))
+    secret = str(enrol(mfa_client, first, password=None)["secret"])
+    mfa_client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=first)
+    second = bearer(login(mfa_client, "layla", totp_code=code_for(secret, 1)))
+    assert mfa_client.get(f"{API}/agencies", headers=second).status_code == 200
+    off = mfa_client.post(
+        f"{API}/auth/mfa/disable", json={"password": TEST_PASSWORD}, headers=first
+    )
+    assert off.json() == {"restricted_to": ["mfa.enrol"]}
+    # The token the factor was removed with and every other live token alike:
+    for headers in (first, second):
+        refused = mfa_client.get(f"{API}/agencies", headers=headers)
+        assert refused.status_code == 403 and "mfa.enrol" in refused.json()["detail"]
+        assert mfa_client.get(ME, headers=headers).json()["restricted_to"] == ["mfa.enrol"]
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "mfa.disable")).all()
+    assert event.resource_id == str(layla.id) and '"tokens_restricted": 2' in (event.detail or "")
+
+
 def test_roles_not_named_are_not_forced(mfa_client: TestClient, db: Session) -> None:
     make_user(db, make_agency(db), Role.CASEWORKER, username="amal")
     assert login(mfa_client, "amal").json()["restricted_to"] == []

@@ -373,6 +373,32 @@ def test_close_and_reopen_by_supervisor(client: TestClient, world: World, db: Se
     assert len(events(db, "case.reopen", case["id"])) == 1
 
 
+def test_a_closed_case_takes_no_note_until_it_is_reopened(
+    client: TestClient, world: World, db: Session
+) -> None:
+    case = to_closure(client, world)
+    url = f"{API}/cases/{case['id']}"
+    assert client.post(f"{url}/close", json=CLOSE_BODY, headers=world.supervisor.headers).is_success
+    for who in (world.owner, world.supervisor):
+        refused = client.post(f"{url}/notes", json={"text": "after closing"}, headers=who.headers)
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "closed" in refused.json()["detail"]
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(CaseNote)
+            .where(CaseNote.case_id == uuid.UUID(case["id"]))
+        )
+        == 0
+    )
+    assert client.post(f"{url}/reopen", headers=world.supervisor.headers).is_success
+    added = client.post(
+        f"{url}/notes", json={"text": "after reopening"}, headers=world.owner.headers
+    )
+    assert added.status_code == 201, added.text
+
+
 def test_close_before_closure_stage_is_409(client: TestClient, world: World) -> None:
     case = create(client, world.owner)
     response = client.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -192,5 +193,45 @@ def test_reset_password_breaks_glass_for_a_lost_admin_password(tmp_path: Path) -
                     select(AuditEvent).where(AuditEvent.action == "user.reset_password")
                 ).one()
                 assert event.actor_type == "system" and event.resource_id == str(user.id)
+        finally:
+            engine.dispose()
+
+
+def test_reset_password_leaves_a_deactivated_account_off_unless_told_to_reactivate(
+    tmp_path: Path,
+) -> None:
+    with empty_database() as url:
+        env = _env(url, tmp_path)
+        assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+        args = ["bootstrap", "--username", "admin", "--password-stdin"]
+        assert runner.invoke(app, args, input=PASSWORD + "\n", env=env).exit_code == 0
+        engine = make_engine(url)
+        try:
+            factory = make_session_factory(engine)
+            with factory() as session, session.begin():
+                session.scalars(select(User)).one().is_active = False
+            reset = ["reset-password", "--username", "admin", "--generate-password"]
+            refused = runner.invoke(app, reset, env=env)
+            assert refused.exit_code == 1
+            assert "deactivated" in refused.output and "--reactivate" in refused.output
+            with factory() as session:
+                user = session.scalars(select(User)).one()
+                assert not user.is_active
+                assert verify_password(PASSWORD, user.password_hash)  # nothing changed
+            done = runner.invoke(app, [*reset, "--reactivate"], env=env)
+            assert done.exit_code == 0, done.output
+            again = runner.invoke(app, reset, env=env)  # an active account needs no flag
+            assert again.exit_code == 0, again.output
+            with factory() as session:
+                assert session.scalars(select(User)).one().is_active
+                details = [
+                    e.detail
+                    for e in session.scalars(
+                        select(AuditEvent)
+                        .where(AuditEvent.action == "user.reset_password")
+                        .order_by(AuditEvent.seq)
+                    )
+                ]
+            assert [json.loads(d or "{}")["reactivated"] for d in details] == [True, False]
         finally:
             engine.dispose()
