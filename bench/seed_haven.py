@@ -8,8 +8,8 @@ code, so the data is real and Haven reads it as its own:
 - data keys: `services.crypto.new_data_key` + the bench keyring's `wrap_data_key` (the
   `data_keys` rows `create_data_key` would write);
 - case content: `services.cases.content.encrypt_document` (the intake's own encryption);
-- search tokens: `services.cases.search_index.name_values` + `blind_index(...).token` (the same
-  `BlindIndex`, sized by the same settings as the server);
+- search tokens: `services.cases.search_index.token_rows` (the name tokens and the compound
+  duplicate-check tokens, from the same `BlindIndex`, sized by the same settings as the server);
 - notes and referral texts: `services.cases.access.encrypt_for_case` with the tables and fields
   the notes and referrals services use;
 - schedule: `services.cases.schedule.reschedule`;
@@ -41,11 +41,11 @@ from models.db import make_engine, make_session_factory
 from models.identity import Agency, User
 from services.audit.chain import CHAINED_COLUMNS, GENESIS_HASH, tuple_hash
 from services.audit.checkpoints import Checkpointer
+from services.cases import search_index
 from services.cases.access import encrypt_for_case
 from services.cases.content import DOCUMENT_KEYS, encrypt_document
 from services.cases.notes import NOTE_FIELD, NOTE_TABLE
 from services.cases.schedule import reschedule
-from services.cases.search_index import blind_index, name_values
 from services.config import Settings
 from services.crypto import Keyring, init_keyring, new_data_key
 from services.crypto.passwords import hash_password
@@ -173,7 +173,6 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
         worker_ids = [[u.id for u in row] for row in caseworkers]
         supervisor_ids = [u.id for u in supervisors]
 
-    index = blind_index(keyring, settings)
     compact: list[tuple[Any, ...]] = []
     counters: dict[int, int] = {}
     t_crypto = time.perf_counter()
@@ -223,10 +222,12 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
                     case.next_action_due_at,
                 )
             )
-            for field, value in name_values(document).items():
-                token = index.token(field, value)
-                if token is not None:
-                    token_rows.append((case_id, field, token))
+            token_rows.extend(
+                (case_id, field, token)
+                for field, token in search_index.token_rows(
+                    keyring, settings, document, created.date()
+                )
+            )
             note_ids = []
             for k, text in enumerate(data.notes):
                 note_id = uuid.uuid4()

@@ -13,7 +13,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from services.cases.enums import CaseStatus, DueKind, RiskLevel, SeparationStatus, Sex, Stage
+from services.cases.enums import (
+    CaseStatus,
+    DueKind,
+    DuplicateCheck,
+    RiskLevel,
+    SeparationStatus,
+    Sex,
+    Stage,
+)
 
 _LINE_BREAKS = frozenset("\n\r\t")
 
@@ -268,7 +276,14 @@ class CaseCreated(CaseOut):
     possible_duplicates: list[uuid.UUID] = Field(
         default_factory=list,
         description="Ids of cases you may see with the same normalised full name and date of "
-        "birth: check them before working on this one.",
+        "birth (without a date of birth: the same full name and an estimated birth year at most "
+        "a year apart): check them before working on this one.",
+    )
+    duplicate_check: DuplicateCheck = Field(
+        default=DuplicateCheck.COMPLETE,
+        description="`complete`: every candidate was compared. `partial`: there were more "
+        "candidates than one intake compares (the newest were), so `possible_duplicates` may "
+        "miss some; search by name to see them all.",
     )
 
 

@@ -35,6 +35,14 @@ class RiskLevel(StrEnum):
     LOW = "low"
 
 
+class DuplicateCheck(StrEnum):
+    """Whether the duplicate check at intake examined every candidate, or stopped at its
+    limit (then `possible_duplicates` may miss some)."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+
+
 class Sex(StrEnum):
     FEMALE = "female"
     MALE = "male"

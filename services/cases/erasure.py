@@ -24,7 +24,7 @@ from sqlalchemy import Engine, delete, event
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.cases import CaseNote, CaseSearchToken, CaseTombstone
+from models.cases import CaseNote, CaseSearchToken, CaseTokenBacklog, CaseTombstone
 from models.db import SQLITE_BUSY_TIMEOUT_MS
 from services import audit
 from services.actions import Action
@@ -105,6 +105,7 @@ def erase_case(
     )
     data_key_id = case.data_key_id
     session.execute(delete(CaseSearchToken).where(CaseSearchToken.case_id == case.id))
+    session.execute(delete(CaseTokenBacklog).where(CaseTokenBacklog.case_id == case.id))
     session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
     idempotency.forget_case(session, case.id)
     session.delete(case)

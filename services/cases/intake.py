@@ -56,7 +56,13 @@ def create_case(
         case = load_visible_case(session, principal, claim.replay.resource_id, Action.CASE_READ)
         view = view_of(session, keyring, case)
         duplicates = find_duplicates(
-            session, keyring, settings, principal, view.document, exclude=case.id
+            session,
+            keyring,
+            settings,
+            principal,
+            view.document,
+            exclude=case.id,
+            registered=case.created_at.date(),
         )
         audit.record(
             session,
@@ -67,14 +73,22 @@ def create_case(
             case_id=case.id,
             detail={"idempotent_replay": True},
         )
-        return CaseView(case, view.document, possible_duplicates=duplicates, replayed=True)
+        return CaseView(
+            case,
+            view.document,
+            possible_duplicates=duplicates.ids,
+            duplicate_check=duplicates.check,
+            replayed=True,
+        )
 
     data_key_id, dek = create_data_key(session, keyring)
     document = {key: body.get(key) for key in DOCUMENT_KEYS}
     # The duplicate search reads other cases only, so it runs before the case-number counter
     # row is taken: that row is held until the commit and every intake waits for it, so what
     # follows it is only this case's own inserts.
-    duplicates = find_duplicates(session, keyring, settings, principal, document, exclude=case_id)
+    duplicates = find_duplicates(
+        session, keyring, settings, principal, document, exclude=case_id, registered=now.date()
+    )
     case = Case(
         id=case_id,
         case_number=next_case_number(session, now),
@@ -92,7 +106,9 @@ def create_case(
     reschedule(settings, case)
     session.add(case)
     session.flush()
-    write_tokens(session, keyring, settings, case.id, document, replace=False)
+    write_tokens(
+        session, keyring, settings, case.id, document, registered=now.date(), replace=False
+    )
     child_changed(session, keyring, settings, case, document, new=True)
     audit.record(
         session,
@@ -102,6 +118,11 @@ def create_case(
         resource_id=case.id,
         case_id=case.id,
         fields=[key for key in (*DOCUMENT_KEYS, "risk_level") if body.get(key) is not None],
-        detail={"possible_duplicates": len(duplicates)},
+        detail={
+            "possible_duplicates": len(duplicates.ids),
+            "duplicate_check": duplicates.check.value,
+        },
     )
-    return CaseView(case, document, possible_duplicates=duplicates)
+    return CaseView(
+        case, document, possible_duplicates=duplicates.ids, duplicate_check=duplicates.check
+    )

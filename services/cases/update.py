@@ -28,7 +28,7 @@ from services.cases.content import (
 from services.cases.enums import CaseStatus
 from services.cases.listeners import child_changed
 from services.cases.schedule import reschedule
-from services.cases.search_index import name_values, other_names, write_tokens
+from services.cases.search_index import indexed_values, write_tokens
 from services.cases.views import CaseView
 from services.config import Settings
 from services.crypto import Keyring
@@ -91,10 +91,9 @@ def update_case(
             reschedule(settings, case)
         case.updated_at = utcnow()
         CASE_VERSIONS.flush(session)
-        if name_values(updated) != name_values(document) or other_names(updated) != other_names(
-            document
-        ):
-            write_tokens(session, keyring, settings, case.id, updated)
+        registered = case.created_at.date()
+        if indexed_values(updated, registered) != indexed_values(document, registered):
+            write_tokens(session, keyring, settings, case.id, updated, registered=registered)
         if updated.get("child") != document.get("child"):
             child_changed(session, keyring, settings, case, updated, new=False)
     audit.record(

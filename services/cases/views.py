@@ -17,6 +17,8 @@ class CaseView:
     case: Case
     document: dict[str, Any]
     possible_duplicates: list[uuid.UUID] | None = None
+    duplicate_check: str | None = None
+    """`complete` or `partial` (intake only): did the duplicate check examine every candidate."""
     replayed: bool = False
     """True when an Idempotency-Key replay returned an earlier intake."""
     schedule: Schedule | None = None
@@ -46,6 +48,8 @@ class CaseView:
         }
         if self.possible_duplicates is not None:
             data["possible_duplicates"] = self.possible_duplicates
+        if self.duplicate_check is not None:
+            data["duplicate_check"] = self.duplicate_check
         if self.schedule is not None:
             data["next_action_kind"] = self.schedule.next_kind
             data["overdue_items"] = [

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
+from collections.abc import Sequence
 
 from services.crypto.keyring import Keyring
 from services.crypto.normalise import normalise
@@ -89,3 +91,13 @@ class BlindIndex:
         if not normalised:
             return None
         return truncated_hmac(self._key(field), normalised, self.bits)
+
+    def compound_token(self, field: str, parts: Sequence[str]) -> str | None:
+        """One token over several values (a name and a birth date), each normalised; None when
+        any part normalises to nothing. The parts are joined as a JSON array, so no choice of
+        values can make two different tuples give the same HMAC input."""
+        normalised = [normalise(part) for part in parts]
+        if not normalised or not all(normalised):
+            return None
+        value = json.dumps(normalised, ensure_ascii=False, separators=(",", ":"))
+        return truncated_hmac(self._key(field), value, self.bits)

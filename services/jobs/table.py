@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.config import Settings
-from services.jobs import purge, sweeps
+from services.jobs import purge, reindex, sweeps
 from services.jobs.checkpoint import sign_new_events
 from services.runtime import Runtime
 
@@ -57,6 +57,13 @@ JOBS: list[Job] = [
         "and log the counts (a warning when any), for monitoring to alert on.",
         _fixed(timedelta(minutes=15)),
         sweeps.overdue_sweep,
+    ),
+    Job(
+        "reindex_cases",
+        "Write the duplicate-check tokens of cases registered before they existed (listed in "
+        "case_token_backlog by the migration); nothing to do once the backlog is empty.",
+        _fixed(timedelta(minutes=5)),
+        reindex.reindex_backlog,
     ),
 ]
 """Run in this order when several are due at once."""

@@ -139,6 +139,7 @@ def test_duplicate_warning_at_intake(client: TestClient, world: World) -> None:
     assert first["possible_duplicates"] == []
     second = create(client, world.owner, body("  DUP ", "licate", dob="2013-05-05"))
     assert second["possible_duplicates"] == [first["id"]]
+    assert second["duplicate_check"] == "complete"
     other_dob = create(client, world.owner, body("Dup", "Licate", dob="2013-05-06"))
     assert other_dob["possible_duplicates"] == []
     no_dob = create(client, world.owner, body("Dup", "Licate", dob=None))
@@ -155,4 +156,10 @@ def test_tokens_are_written_per_name_field(client: TestClient, world: World, db:
     fields = db.execute(
         select(CaseSearchToken.field).where(CaseSearchToken.case_id == uuid.UUID(case["id"]))
     ).scalars()
-    assert sorted(fields) == ["family_name", "full_name", "given_name"]
+    # The three name tokens and the compound duplicate-check token (name and birth date).
+    assert sorted(fields) == ["family_name", "full_name", "given_name", "name_dob"]
+    no_dob = create(client, world.owner, body("Token", "Fields", dob=None))
+    fields = db.execute(
+        select(CaseSearchToken.field).where(CaseSearchToken.case_id == uuid.UUID(no_dob["id"]))
+    ).scalars()
+    assert sorted(fields) == ["family_name", "full_name", "given_name", "name_age"]
