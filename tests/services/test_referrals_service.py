@@ -29,8 +29,9 @@ from services.policy import (
 )
 from services.referrals import service as referrals
 from services.referrals import states
-from services.referrals.service import _compare_and_set
+from services.referrals.effects import EFFECTS
 from services.referrals.states import Status, transition_for
+from services.referrals.transitions import compare_and_set
 from services.referrals.views import PartnerReferralView, is_overdue
 from services.runtime import Runtime
 from tests.factories import client_principal, make_agency, make_api_client, make_user, principal_of
@@ -111,6 +112,19 @@ def test_transition_for_knows_only_the_table() -> None:
                 transition_for(status, action)
 
 
+def test_every_transition_action_has_one_effect_on_real_columns() -> None:
+    # `act` applies `EFFECTS[action]` for every move the state table allows: an action without
+    # an entry would fail at run time, a misspelt column would fail only in its UPDATE.
+    assert set(EFFECTS) == set(states.TRANSITION_ACTIONS)
+    columns = set(Referral.__table__.columns.keys())
+    for action, effect in EFFECTS.items():
+        if effect.stamp is not None:
+            assert {f"{effect.stamp}_by", f"{effect.stamp}_at"} <= columns, action
+        if effect.sealed_as is not None:
+            assert f"{effect.sealed_as}_encrypted" in columns, action
+            assert effect.text is not None, action
+
+
 def test_a_stale_compare_and_set_loses_and_changes_nothing(s: Setup) -> None:
     rid = s.referral()
     s.act(s.supervisor, rid, Action.REFERRAL_APPROVE)
@@ -125,7 +139,7 @@ def test_a_stale_compare_and_set_loses_and_changes_nothing(s: Setup) -> None:
     )
     assert row.version == 2
     with pytest.raises(Conflict):
-        _compare_and_set(
+        compare_and_set(
             s.db,
             row,
             transition_for("sent", Action.REFERRAL_ACCEPT),
