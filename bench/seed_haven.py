@@ -174,7 +174,7 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
         supervisor_ids = [u.id for u in supervisors]
 
     compact: list[tuple[Any, ...]] = []
-    counters: dict[int, int] = {}
+    counters: dict[tuple[uuid.UUID, int], int] = {}
     t_crypto = time.perf_counter()
     with psycopg.connect(libpq_dsn(db_name)) as conn, conn.cursor() as cur:
         keys_rows: list[tuple[Any, ...]] = []
@@ -194,7 +194,8 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
             key_id = uuid.uuid4()
             keys_rows.append((key_id, wrapped.kek_version, wrapped.blob, created))
             document = {key: body.get(key) for key in DOCUMENT_KEYS}
-            counters[created.year] = number = counters.get(created.year, 0) + 1
+            count_key = (agency_ids[a], created.year)
+            counters[count_key] = number = counters.get(count_key, 0) + 1
             case = Case(
                 id=case_id,
                 status="open",
@@ -336,10 +337,11 @@ def seed_haven(db_name: str, cases: int, log: Callable[[str], None] = print) -> 
             referral_rows,
         )
         del keys_rows, case_rows, token_rows, note_rows, referral_rows
-        for year, last in counters.items():
+        for (agency_id, year), last in counters.items():
             cur.execute(
-                f"INSERT INTO {CaseNumberCounter.__tablename__} (year, last_value) VALUES (%s, %s)",
-                (year, last),
+                f"INSERT INTO {CaseNumberCounter.__tablename__} (agency_id, year, last_value) "
+                "VALUES (%s, %s, %s)",
+                (agency_id, year, last),
             )
         conn.commit()
         log(

@@ -24,11 +24,13 @@ class Case(Base):
         Index("ix_cases_agency_id_created_at", "agency_id", "created_at"),
         Index("ix_cases_owner_id_created_at", "owner_id", "created_at", "id"),
         Index("ix_cases_status_next_action_due_at", "status", "next_action_due_at"),
+        UniqueConstraint("agency_id", "case_number", name="uq_cases_agency_id_case_number"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    case_number: Mapped[str] = mapped_column(String(32), unique=True)
-    """Human-friendly reference, `HVN-<year>-<6 digits>`; carries no child data."""
+    case_number: Mapped[str] = mapped_column(String(32))
+    """Human-friendly reference, `HVN-<year>-<6 digits>`, counted per agency (unique within
+    the agency); carries no child data."""
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     """The caseworker responsible for the case."""
@@ -119,9 +121,14 @@ class CaseTombstone(Base):
     """What remains of an erased case: its number, who erased it, when and why."""
 
     __tablename__ = "case_tombstones"
+    __table_args__ = (
+        UniqueConstraint(
+            "agency_id", "case_number", name="uq_case_tombstones_agency_id_case_number"
+        ),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    case_number: Mapped[str] = mapped_column(String(32), unique=True)
+    case_number: Mapped[str] = mapped_column(String(32))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
     erased_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -130,10 +137,13 @@ class CaseTombstone(Base):
 
 
 class CaseNumberCounter(Base):
-    """The last case number handed out per year (row-locked while an intake commits)."""
+    """The last case number an agency handed out in a year. Each agency counts its own, so a
+    case number says nothing about how many children other agencies register. The row is
+    locked from an intake's last statement until its commit (`services/cases/numbers.py`)."""
 
-    __tablename__ = "case_number_counters"
+    __tablename__ = "agency_case_counters"
 
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_value: Mapped[int] = mapped_column(Integer)
 

@@ -3,7 +3,8 @@ by a test: `python -m tests.holder chain|counter`, settings from the HAVEN_* env
 
 - `chain`: appends an audit event the way every commit does (`haven_audit_append` takes the
   chain's advisory lock), then stops before committing;
-- `counter`: takes this year's case-number counter row the way an intake does.
+- `counter`: takes this year's case-number counter row of the agency of a case already in the
+  database, the way an intake does.
 It prints `holding` once the lock is held, then sleeps (bounded: 120 s)."""
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import sys
 import time
 
+from sqlalchemy import select
+
 from models.base import utcnow
+from models.cases import Case
 from services import audit
 from services.actions import Action
 from services.audit.log import _chain_pending
@@ -29,7 +33,8 @@ def main(what: str) -> None:
         )
         _chain_pending(session)  # what the before-commit hook does: the lock is now held
     elif what == "counter":
-        next_case_number(session, utcnow())
+        agency_id = session.scalars(select(Case.agency_id).limit(1)).one()
+        next_case_number(session, agency_id, utcnow())
     else:
         raise SystemExit(f"unknown lock {what!r}")
     sys.stdout.write("holding\n")

@@ -17,7 +17,7 @@ from services.cases.duplicates import find_duplicates
 from services.cases.enums import CaseStatus, Stage
 from services.cases.listeners import child_changed
 from services.cases.loading import view_of
-from services.cases.numbers import next_case_number
+from services.cases.numbers import assign_case_number, provisional_number
 from services.cases.schedule import reschedule
 from services.cases.search_index import write_tokens
 from services.cases.views import CaseView
@@ -83,15 +83,14 @@ def create_case(
 
     data_key_id, dek = create_data_key(session, keyring)
     document = {key: body.get(key) for key in DOCUMENT_KEYS}
-    # The duplicate search reads other cases only, so it runs before the case-number counter
-    # row is taken: that row is held until the commit and every intake waits for it, so what
-    # follows it is only this case's own inserts.
     duplicates = find_duplicates(
         session, keyring, settings, principal, document, exclude=case_id, registered=now.date()
     )
     case = Case(
         id=case_id,
-        case_number=next_case_number(session, now),
+        # The real number is taken last (`assign_case_number`): the agency's counter row stays
+        # locked from then until the commit, and every intake of the agency waits for it.
+        case_number=provisional_number(case_id),
         agency_id=principal.agency_id,
         owner_id=principal.id,
         status=CaseStatus.OPEN,
@@ -110,6 +109,7 @@ def create_case(
         session, keyring, settings, case.id, document, registered=now.date(), replace=False
     )
     child_changed(session, keyring, settings, case, document, new=True)
+    assign_case_number(session, case)
     audit.record(
         session,
         principal,

@@ -117,6 +117,42 @@ def test_concurrent_intakes_get_distinct_ids_and_numbers(setup: Setup) -> None:
     assert count_cases(setup.runtime) == THREADS
 
 
+def test_two_agencies_number_from_one_and_concurrent_intakes_never_collide(
+    setup: Setup,
+) -> None:
+    """Threads of two agencies register at once: each agency's numbers are 1..n of this year,
+    none repeats within an agency, and the second agency's do not continue the first's."""
+    with setup.runtime.session_factory() as session:
+        other = user_headers(
+            session,
+            make_user(session, make_agency(session), Role.CASEWORKER),
+            setup.runtime.settings,
+        )
+        session.commit()
+    headers = [setup.worker, other]
+
+    def intake(c: TestClient, i: int) -> httpx.Response:
+        response: httpx.Response = c.post(
+            f"{API}/cases", json=body(f"Child{i}"), headers=headers[i % 2]
+        )
+        return response
+
+    results = in_parallel(setup.app, intake) + in_parallel(setup.app, intake)
+    assert [r.status_code for r in results] == [201] * 2 * THREADS
+    by_agency: dict[str, list[str]] = {}
+    for case in (r.json() for r in results):
+        by_agency.setdefault(case["agency_id"], []).append(case["case_number"])
+    assert len(by_agency) == 2
+    year = results[0].json()["created_at"][:4]
+    for numbers in by_agency.values():
+        assert sorted(numbers) == [f"HVN-{year}-{n:06d}" for n in range(1, THREADS + 1)]
+    with setup.runtime.session_factory() as session:
+        stored = session.execute(select(Case.agency_id, Case.case_number)).all()
+    assert sorted((str(a), n) for a, n in stored) == sorted(
+        (agency, n) for agency, numbers in by_agency.items() for n in numbers
+    )
+
+
 def test_concurrent_replays_of_one_key_create_one_case(setup: Setup) -> None:
     def intake(c: TestClient, i: int) -> httpx.Response:  # noqa: ARG001  in_parallel's signature
         response: httpx.Response = c.post(

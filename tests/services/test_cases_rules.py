@@ -27,6 +27,7 @@ from services.config import Settings
 from services.crypto import Keyring, init_keyring
 from services.errors import InvalidInput, PreconditionFailed, PreconditionRequired
 from services.kit.idempotency import fingerprint, key_hash
+from tests.factories import make_agency
 
 ALLOWED = {
     ("registration", "assessment"),
@@ -166,13 +167,15 @@ def test_fingerprint_is_keyed_canonical_and_opaque(keyring: Keyring, settings: S
     assert key_hash("k") != "k" and len(key_hash("k")) == 64
 
 
-def test_case_numbers_count_up_per_year(db: Session) -> None:
+def test_case_numbers_count_up_per_agency_and_year(db: Session) -> None:
     now = datetime(2031, 6, 1, tzinfo=UTC)
-    first = next_case_number(db, now)
-    second = next_case_number(db, now)
-    assert first == "HVN-2031-000001"
-    assert second == "HVN-2031-000002"
-    assert next_case_number(db, datetime(2032, 1, 1, tzinfo=UTC)) == "HVN-2032-000001"
+    one, two = make_agency(db).id, make_agency(db).id
+    assert next_case_number(db, one, now) == "HVN-2031-000001"
+    assert next_case_number(db, one, now) == "HVN-2031-000002"
+    # Another agency starts at 1: its numbers say nothing about the first one's volume.
+    assert next_case_number(db, two, now) == "HVN-2031-000001"
+    assert next_case_number(db, one, datetime(2032, 1, 1, tzinfo=UTC)) == "HVN-2032-000001"
+    assert next_case_number(db, one, now) == "HVN-2031-000003"
 
 
 def test_validate_document_names_each_bad_concern() -> None:
