@@ -43,3 +43,18 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 over the canonical content of this row and `prev_hash`."""
+
+
+class AuditEventCase(Base):
+    """Which cases a list or search event returned: an index for the cases' access logs.
+
+    A list writes one audit event naming every returned case id in its `detail`, which the
+    chain's hash covers; these rows, written in the same transaction, let a case's access log
+    find that event without reading every list event. Insert-only, like the events.
+    """
+
+    __tablename__ = "audit_event_cases"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """The list event's `seq` (no foreign key: nothing may stand in the way of the events)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from models.audit import AuditEvent
+from models.audit import AuditEvent, AuditEventCase
 from models.base import utcnow
 from services.actions import Action
 from services.audit.chain import CONTENT_COLUMNS, GENESIS_HASH, chained_hash, content_prefix
@@ -88,6 +88,9 @@ class _Pending:
     """The session transactions (innermost savepoint up to the root) open when it was recorded:
     rolling back any of them drops the event."""
     values: dict[str, Any]
+    listed_cases: tuple[uuid.UUID, ...] = ()
+    """The cases a list event returned: indexed in `audit_event_cases` once the event has its
+    place in the chain."""
 
 
 def _open_transactions(session: Session) -> tuple[SessionTransaction, ...]:
@@ -121,10 +124,14 @@ def record(
     fields: Iterable[str] = (),
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     detail: dict[str, Any] | None = None,
+    listed_cases: Sequence[uuid.UUID] = (),
 ) -> None:
     """Queue one audit event; it is chained and written when `session` commits.
 
     `fields` are names, `detail` non-sensitive context: never put a value from a case here.
+    `listed_cases`: the cases a list or search returned, one event for all of them. Their ids
+    go into `detail["case_ids"]` (so the chain's hash covers them) and into the
+    `audit_event_cases` index (so each case's access log finds the event).
     """
     if not isinstance(actor, Actor):
         actor = actor_for(actor)
@@ -133,6 +140,9 @@ def record(
     action, outcome = Action(action), AuditOutcome(outcome)
     meta = current_request()
     field_names = sorted(set(fields))
+    listed = tuple(dict.fromkeys(listed_cases))
+    if listed:
+        detail = {**(detail or {}), "case_ids": [str(case_id) for case_id in listed]}
     pending: list[_Pending] = session.info.setdefault(PENDING_KEY, [])
     pending.append(
         _Pending(
@@ -156,6 +166,7 @@ def record(
                 "request_id": _cut("request_id", meta.request_id),
                 "detail": json.dumps(detail, sort_keys=True, ensure_ascii=True) if detail else None,
             },
+            listed,
         )
     )
 
@@ -182,9 +193,18 @@ def _chain_pending(session: Session) -> None:
     # taken, so the serialised section is only: lock, read the head, insert, commit.
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        session.info[APPENDED_KEY] = _append_postgresql(session, pending)
+        appended = _append_postgresql(session, pending)
     else:
-        session.info[APPENDED_KEY] = _append_locked(session, pending)
+        appended = _append_locked(session, pending)
+    session.info[APPENDED_KEY] = appended
+    # The events took seqs first..last in queue order.
+    listed = [
+        {"case_id": case_id, "seq": appended[0] + position}
+        for position, item in enumerate(queued)
+        for case_id in item.listed_cases
+    ]
+    if listed:
+        session.execute(insert(AuditEventCase), listed)
 
 
 def _append_postgresql(session: Session, pending: list[dict[str, Any]]) -> tuple[int, int, str]:

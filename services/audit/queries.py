@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from models.audit import AuditEvent
+from models.audit import AuditEvent, AuditEventCase
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
 from services.actions import Action
 from services.audit.enums import ActorType
@@ -136,7 +136,14 @@ def case_access_log(
     from services.cases.access import load_visible_case  # the case area imports audit
 
     load_visible_case(session, principal, case_id, Action.CASE_ACCESS_LOG)
-    page = _page(session, [AuditEvent.case_id == case_id], limit, cursor)
+    listed = select(AuditEventCase.seq).where(AuditEventCase.case_id == case_id)
+    page = _page(
+        session, [or_(AuditEvent.case_id == case_id, AuditEvent.seq.in_(listed))], limit, cursor
+    )
+    for item in page.items:
+        # A list event names every case of its page; this case's log shows only that it was
+        # among them, not which other cases were.
+        item["detail"].pop("case_ids", None)
     record(
         session,
         principal,

@@ -235,6 +235,31 @@ def test_the_case_access_log_shows_who_read_or_changed_the_case(
     assert [i["actor"]["id"] for i in later] == [str(people.supervisor.id)] * 2
 
 
+def test_the_access_log_shows_the_lists_that_returned_the_case(
+    client: TestClient, people: People
+) -> None:
+    """A list writes one event for its whole page; each listed case's access log finds it
+    (through the `audit_event_cases` index) without showing the other cases of the page."""
+    case_id = new_case(client, people)
+    other_id = new_case(client, people)
+    listed = client.get(f"{API}/cases", headers=people.h["caseworker"])
+    assert {case_id, other_id} <= {i["id"] for i in listed.json()["items"]}
+    client.get(f"{API}/cases", params={"limit": 1}, headers=people.h["caseworker"])  # other only
+    log = client.get(f"{API}/cases/{case_id}/access-log", headers=people.h["supervisor"]).json()
+    lists = [i for i in log["items"] if i["action"] == "case.list"]
+    assert [(i["actor"]["id"], i["outcome"]) for i in lists] == [
+        (str(people.caseworker.id), "success")
+    ]
+    assert "case_ids" not in lists[0]["detail"] and lists[0]["detail"]["count"] >= 2
+    other_log = client.get(
+        f"{API}/cases/{other_id}/access-log", headers=people.h["supervisor"]
+    ).json()
+    assert len([i for i in other_log["items"] if i["action"] == "case.list"]) == 2
+    # The auditor sees the one event with every id it named.
+    event = all_events(client, people.h["auditor"], action="case.list")[0]
+    assert {case_id, other_id} <= set(event["detail"]["case_ids"])
+
+
 def test_the_access_log_is_404_outside_the_agency_and_403_for_other_roles(
     client: TestClient, people: People
 ) -> None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.audit import AuditEvent
+from models.audit import AuditEvent, AuditEventCase
 from models.cases import Case, CaseNote, CaseSearchToken, CaseTombstone
 from models.keys import DataKey
 from services.config import Settings
@@ -529,16 +529,30 @@ def test_overdue_lists_open_cases_past_due(client: TestClient, world: World, db:
     assert [i["id"] for i in second["items"]] == [later["id"]]
 
 
-def test_list_is_audited_per_case(client: TestClient, world: World, db: Session) -> None:
+def test_a_list_is_one_audit_event_naming_every_returned_case(
+    client: TestClient, world: World, db: Session
+) -> None:
     a = create(client, world.owner, body("One"))
     b = create(client, world.owner, body("Two"))
-    search(client, world.owner)
-    assert {str(e.case_id) for e in events(db, "case.list")} >= {a["id"], b["id"]}
+    listed = search(client, world.owner)
+    (event,) = events(db, "case.list")
+    assert event.case_id is None
+    detail = json.loads(event.detail or "{}")
+    assert detail["case_ids"] == listed and {a["id"], b["id"]} <= set(listed)
+    assert detail["count"] == len(listed)
+    # The access-log index holds one row per listed case, pointing at that one event.
+    indexed = db.execute(
+        select(AuditEventCase.case_id).where(AuditEventCase.seq == event.seq)
+    ).scalars()
+    assert sorted(str(case_id) for case_id in indexed) == sorted(listed)
     search(client, world.owner, name="One")
     (found,) = events(db, "case.search")
-    assert str(found.case_id) == a["id"]
+    assert json.loads(found.detail or "{}")["case_ids"] == [a["id"]]
     assert "One" not in (found.detail or "")
     assert json.loads(found.detail or "{}")["filters"] == ["name"]
+    search(client, world.owner, name="Nobody")
+    nothing = events(db, "case.search")[-1]
+    assert json.loads(nothing.detail or "{}") == {"count": 0, "filters": ["name"]}
 
 
 # --- notes ------------------------------------------------------------------------------
