@@ -15,9 +15,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from services.cases.workflow import close_case, move_stage
+from services.cases.workflow import move_stage
 from services.casework.assessments import record_assessment
 from services.casework.plans import approve_plan, put_plan
+from services.closing import close_case
 from services.config import Settings
 from services.crypto import Keyring
 from services.policy import Principal

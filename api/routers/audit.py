@@ -13,6 +13,7 @@ from api.pagination import LimitQuery
 from api.routing import TransactionalRoute
 from api.schemas.audit import AuditEventList, AuditVerifyOut, SinceTime
 from services.audit import queries
+from services.cases.access_log import case_access_log as read_case_access_log
 from services.kit.pages import DEFAULT_LIMIT
 from services.policy import Action
 
@@ -100,5 +101,5 @@ def case_access_log(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> AuditEventList:
-    page = queries.case_access_log(session, principal, case_id, limit=limit, cursor=cursor)
+    page = read_case_access_log(session, principal, case_id, limit=limit, cursor=cursor)
     return AuditEventList.model_validate({"items": page.items, "next_cursor": page.next_cursor})

@@ -46,7 +46,8 @@ from services.cases.notes import add_note, list_notes
 from services.cases.read import read_case
 from services.cases.update import update_case
 from services.cases.views import CaseView, NoteView
-from services.cases.workflow import assign_case, close_case, move_stage, reopen_case
+from services.cases.workflow import assign_case, move_stage, reopen_case
+from services.closing import close_case
 from services.kit.pages import DEFAULT_LIMIT
 from services.policy import Action
 

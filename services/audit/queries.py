@@ -124,18 +124,12 @@ def list_events(
     return page
 
 
-def case_access_log(
-    session: Session,
-    principal: Principal,
-    case_id: uuid.UUID,
-    *,
-    limit: int = DEFAULT_LIMIT,
-    cursor: str | None = None,
+def case_events(
+    session: Session, case_id: uuid.UUID, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> EventPage:
-    """`GET /cases/{id}/access-log` (supervisor of the case's agency): who read or changed it."""
-    from services.cases.access import load_visible_case  # the case area imports audit
-
-    load_visible_case(session, principal, case_id, Action.CASE_ACCESS_LOG)
+    """One page of the events of one case, in chain order: those about it, and the list events
+    whose page showed it. No policy check and no audit event of its own: the caller
+    (`services.cases.access_log`) has checked that the case is visible and records the read."""
     listed = select(AuditEventCase.seq).where(AuditEventCase.case_id == case_id)
     page = _page(
         session, [or_(AuditEvent.case_id == case_id, AuditEvent.seq.in_(listed))], limit, cursor
@@ -144,15 +138,6 @@ def case_access_log(
         # A list event names every case of its page; this case's log shows only that it was
         # among them, not which other cases were.
         item["detail"].pop("case_ids", None)
-    record(
-        session,
-        principal,
-        Action.CASE_ACCESS_LOG,
-        resource_type="case",
-        resource_id=case_id,
-        case_id=case_id,
-        detail={"returned": len(page.items)},
-    )
     return page
 
 

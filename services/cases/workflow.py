@@ -5,7 +5,9 @@ Stage moves pass the gates of `stages.GATES` (a 409 naming what is `missing`) an
 reason and note encrypted under the case's key).
 
 Closing a case also cancels its live referrals (reason `case_closed`) in the same transaction,
-so no partner keeps reading or working on a closed case; reopening does not revive them.
+so no partner keeps reading or working on a closed case; reopening does not revive them. That
+use case spans the case and referral packages, so it lives above both, in `services.closing`,
+which calls `begin_closure` and `finish_closure` here around the cancellation.
 
 Each takes an optional `If-Match`; each bumps `version`, reschedules `next_action_due_at` where
 the stage or status changes, writes its audit event and returns the updated case.
@@ -39,7 +41,6 @@ from services.crypto import Keyring
 from services.errors import Conflict, FieldProblem, InvalidInput, NotFound, StageGateClosed
 from services.identity.enums import Role
 from services.policy import Principal
-from services.referrals.service import cancel_for_closed_case
 
 
 def _load(
@@ -166,19 +167,20 @@ def _closure_reason(reason: str, note: str | None) -> ClosureReason:
     return code
 
 
-def close_case(
+def begin_closure(
     session: Session,
     keyring: Keyring,
-    settings: Settings,
     principal: Principal,
     case_id: uuid.UUID,
     *,
     reason: str,
     note: str | None = None,
     if_match: str | None = None,
-) -> CaseView:
-    """Close a case in the closure stage, recording why (`reason` from the closure reasons;
-    `other` needs a `note`)."""
+) -> tuple[Case, uuid.UUID]:
+    """First half of closing a case in the closure stage: check, and record why (`reason` from
+    the closure reasons; `other` needs a `note`). Returns the case, loaded for update, and the
+    closure's id. Only `services.closing.close_case` calls it: it cancels the case's referrals
+    between this and `finish_closure`."""
     case = _load(session, principal, case_id, Action.CASE_CLOSE, if_match)
     code = _closure_reason(reason, note)
     if case.status != CaseStatus.OPEN:
@@ -202,9 +204,22 @@ def close_case(
             ),
         )
     )
-    # Partner access ends with the closure: its live referrals are cancelled in this same
-    # transaction (reason `case_closed`, each audited as a `referral.cancel` by this supervisor).
-    cancelled = cancel_for_closed_case(session, keyring, principal, case)
+    return case, closure_id
+
+
+def finish_closure(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    case: Case,
+    closure_id: uuid.UUID,
+    *,
+    note: str | None,
+    referrals_cancelled: list[uuid.UUID],
+) -> CaseView:
+    """Second half: the case is closed, rescheduled and audited (naming the referrals the
+    closure cancelled)."""
     case.status = CaseStatus.CLOSED
     case.closed_at = utcnow()
     reschedule(settings, case)
@@ -215,7 +230,7 @@ def close_case(
         case,
         Action.CASE_CLOSE,
         {
-            "referrals_cancelled": [str(referral_id) for referral_id in cancelled],
+            "referrals_cancelled": [str(referral_id) for referral_id in referrals_cancelled],
             "closure_id": str(closure_id),
         },
         ("status", "closure.reason", *(("closure.note",) if note is not None else ())),

@@ -1,6 +1,6 @@
 """`haven keys ...`: rotate key-encryption keys, show their status.
 
-The logic lives in `services.crypto.rotation`; these commands only call it and print.
+The logic lives in `services.keys.rotation`; these commands only call it and print.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from rich.progress import (
 )
 
 from services.crypto import KeyringError
-from services.crypto.rotation import (
+from services.keys.rotation import (
     DEFAULT_BATCH_SIZE,
     RotationPlan,
     key_status,
     retire_old_versions,
 )
-from services.crypto.rotation import rotate as run_rotation
+from services.keys.rotation import rotate as run_rotation
 from services.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
@@ -175,8 +175,8 @@ def migrate_to_pkcs11(
     Run with HAVEN_KEYRING=pkcs11 and the token's settings, HAVEN_KEY_FILE still naming the key
     file. Safe while servers run with the same settings; safe to interrupt: run it again.
     """
-    from services.crypto.handover import HandoverPlan
-    from services.crypto.handover import migrate_to_pkcs11 as run_handover
+    from services.keys.handover import HandoverPlan
+    from services.keys.handover import migrate_to_pkcs11 as run_handover
 
     runtime = _runtime()
     try:

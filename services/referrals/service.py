@@ -3,14 +3,14 @@
 Each lives in the module of its one purpose: `creation` (propose), `access` (load what the
 caller may see, read, audit the read), `listing` (filters and keyset orders), `transitions`
 (every state change: `act`, driven by `states.TRANSITIONS` and `effects.EFFECTS`) and `closure`
-(the live referrals of a case being closed). Their inputs and results are in `messages`, the
-fixed values in `constants`, the checks of a new referral in `validation`.
+(the live referrals of a case being closed; `services.closing` calls it). Their inputs and
+results are in `messages`, the fixed values in `constants`, the checks of a new referral in
+`validation`.
 """
 
 from __future__ import annotations
 
 from services.referrals.access import get_referral
-from services.referrals.closure import cancel_for_closed_case
 from services.referrals.creation import create_referral
 from services.referrals.listing import list_case_referrals, list_referrals
 from services.referrals.messages import Created, NewReferral, ReferralPage, ReferralQuery
@@ -23,7 +23,6 @@ __all__ = [
     "ReferralPage",
     "ReferralQuery",
     "act",
-    "cancel_for_closed_case",
     "create_referral",
     "get_referral",
     "list_case_referrals",

@@ -20,7 +20,7 @@ from api.app import create_app
 from models.cases import Case, CaseSearchToken
 from models.keys import DataKey
 from services.crypto import KeyringError, load_data_key
-from services.crypto.rotation import rotate
+from services.keys.rotation import rotate
 from services.policy import Role
 from services.runtime import Runtime
 from tests.api.test_cases_helpers import body

@@ -36,7 +36,7 @@ from services.crypto import (
     load_data_keys,
     load_keyring,
 )
-from services.crypto.handover import migrate_to_pkcs11
+from services.keys.handover import migrate_to_pkcs11
 from services.policy import Role
 from services.runtime import Runtime, build_runtime
 from tests.api.test_cases_helpers import Actor, body, create

@@ -29,7 +29,7 @@ from services.crypto import (
 )
 from services.crypto.envelope import gcm_encrypt
 from services.crypto.keyring import _wrap_aad
-from services.crypto.rotation import begin_rotation, key_status, retire_old_versions, rotate
+from services.keys.rotation import begin_rotation, key_status, retire_old_versions, rotate
 from services.runtime import Runtime
 from tests.keyrings import is_pkcs11, settings_env
 

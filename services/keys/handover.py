@@ -5,7 +5,7 @@ key file, so the keyring is the token with the file beside it (`Pkcs11Keyring.le
 1. prepare the token: the file's blind-index, system and signing keys sealed into it, and a KEK
    generated inside it, numbered above every version the file ever had;
 2. re-wrap every live data key under the token's KEK, in batches, exactly as a rotation does
-   (`services.crypto.rotation.rewrap_all`): each batch commits on its own, a key is always
+   (`services.keys.rotation.rewrap_all`): each batch commits on its own, a key is always
    wrapped under a version one of the two holds, so no case is unreadable at any moment, and a
    run that is interrupted is finished by running the command again;
 3. retire the file's KEKs (and any older token version) once no live data key uses them, under
@@ -27,7 +27,7 @@ from services.crypto.custody import ProvenKeyring
 from services.crypto.errors import KeyringError
 from services.crypto.keyring import Keyring, LocalFileKeyring
 from services.crypto.pkcs11_keyring import Pkcs11Keyring, Roots
-from services.crypto.rotation import (
+from services.keys.rotation import (
     DEFAULT_BATCH_SIZE,
     SYSTEM_ACTOR,
     count_pending,
