@@ -89,10 +89,11 @@ test-pkcs11: install ## keyring, case, erasure, rotation tests with HAVEN_KEYRIN
 test-fast: install ## SQLite, all cores, stop at the first failure, the 20 slowest tests
 	HAVEN_TEST_BACKEND=sqlite $(BIN)/pytest -n auto -x -q --durations=20 $(PYTEST_ARGS)
 
-lint: install ## ruff (lint + format check), mypy, and the lock file matches pyproject.toml
+lint: install ## ruff (lint + format check), mypy, the import contracts, and the lock file matches pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy api services models tests
+	$(BIN)/lint-imports
 	$(UV) lock --check
 
 format: install ## apply ruff's formatting and safe fixes
