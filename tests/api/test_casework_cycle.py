@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,12 +19,7 @@ from models.casework import ServiceDelivery
 from services.runtime import Runtime
 from tests.casework_support import assessment_body, follow_up_body, plan_body, today
 from tests.factories import API
-from tests.referrals_support import World, build_world, case_body, referral_body
-
-
-@pytest.fixture
-def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
+from tests.referrals_support import World, case_body, referral_body
 
 
 def _ok(response: Any, status: int = 200) -> dict[str, Any]:
