@@ -21,7 +21,7 @@ WORKERS = 2
 POOL_SIZE = 10
 MAX_OVERFLOW = 10
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 """Bump when the shape of the seeded data changes: the cached databases are then re-seeded."""
 
 

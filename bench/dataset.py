@@ -56,7 +56,8 @@ def _arabic_name(rng: random.Random) -> str:
 
 
 class NamePools:
-    """Given-name and family-name pools sized so full names are nearly unique at 50,000 cases."""
+    """The synthetic tail: rare given names and family names (most full names built from them
+    are unique), behind the common names below."""
 
     def __init__(self, seed: int = 7) -> None:
         rng = random.Random(seed)
@@ -68,6 +69,103 @@ class NamePools:
 
 
 _POOLS = NamePools()
+
+# Common given and family names of Iraq and its neighbours, most common first, each in a Latin
+# transliteration and in Arabic script. Drawn with Zipf-like weights (1 / rank^s), so a handful of
+# names cover a large share of children (in Iraq a large share of boys are called Muhammad,
+# Ahmad, Ali or Hussein) and full-name coincidences are common, as they are in the field.
+# fmt: off
+_MALE = [
+    ("Muhammad", "محمد"), ("Ali", "علي"), ("Ahmad", "أحمد"), ("Hussein", "حسين"),
+    ("Hassan", "حسن"), ("Abbas", "عباس"), ("Mustafa", "مصطفى"), ("Omar", "عمر"),
+    ("Mahmoud", "محمود"), ("Abdullah", "عبدالله"), ("Karim", "كريم"), ("Yusuf", "يوسف"),
+    ("Ibrahim", "إبراهيم"), ("Khalid", "خالد"), ("Haidar", "حيدر"), ("Zaid", "زيد"),
+    ("Sajjad", "سجاد"), ("Murtada", "مرتضى"), ("Saif", "سيف"), ("Ammar", "عمار"),
+    ("Bilal", "بلال"), ("Hamza", "حمزة"), ("Salim", "سالم"), ("Jasim", "جاسم"),
+    ("Kadhim", "كاظم"), ("Adnan", "عدنان"), ("Faris", "فارس"), ("Walid", "وليد"),
+    ("Rami", "رامي"), ("Tariq", "طارق"), ("Kawa", "کاوە"), ("Dilshad", "دلشاد"),
+    ("Azad", "ئازاد"), ("Rebwar", "ڕێبوار"), ("Idris", "إدريس"), ("Nawaf", "نواف"),
+    ("Qasim", "قاسم"), ("Majid", "ماجد"), ("Anas", "أنس"), ("Yasir", "ياسر"),
+]
+_FEMALE = [
+    ("Fatima", "فاطمة"), ("Zainab", "زينب"), ("Maryam", "مريم"), ("Noor", "نور"),
+    ("Aisha", "عائشة"), ("Zahraa", "زهراء"), ("Huda", "هدى"), ("Sara", "سارة"),
+    ("Amal", "أمل"), ("Rukaya", "رقية"), ("Hawra", "حوراء"), ("Layla", "ليلى"),
+    ("Shaima", "شيماء"), ("Duaa", "دعاء"), ("Rana", "رنا"), ("Yasmin", "ياسمين"),
+    ("Hiba", "هبة"), ("Asma", "أسماء"), ("Ruqaya", "رقيه"), ("Malak", "ملاك"),
+    ("Tabarak", "تبارك"), ("Ghufran", "غفران"), ("Baneen", "بنين"), ("Narin", "نارين"),
+    ("Shilan", "شیلان"), ("Avin", "ئاڤین"), ("Lana", "لانا"), ("Dima", "ديما"),
+    ("Sumaya", "سمية"), ("Iman", "إيمان"),
+]
+_FAMILY = [
+    ("Ali", "علي"), ("Hassan", "حسن"), ("Hussein", "حسين"), ("Muhammad", "محمد"),
+    ("Ahmad", "أحمد"), ("Al-Jubouri", "الجبوري"), ("Al-Obaidi", "العبيدي"),
+    ("Al-Dulaimi", "الدليمي"), ("Al-Tamimi", "التميمي"), ("Abbas", "عباس"),
+    ("Kareem", "كريم"), ("Jasim", "جاسم"), ("Khalaf", "خلف"), ("Salih", "صالح"),
+    ("Al-Shammari", "الشمري"), ("Al-Zubaidi", "الزبيدي"), ("Ibrahim", "إبراهيم"),
+    ("Mahmoud", "محمود"), ("Al-Bayati", "البياتي"), ("Al-Rubaie", "الربيعي"),
+    ("Abdullah", "عبدالله"), ("Kadhim", "كاظم"), ("Al-Janabi", "الجنابي"),
+    ("Al-Khafaji", "الخفاجي"), ("Omar", "عمر"), ("Yusuf", "يوسف"), ("Salim", "سالم"),
+    ("Al-Kurdi", "الكردي"), ("Barzani", "بارزاني"), ("Hawrami", "هەورامی"),
+    ("Al-Saadi", "السعدي"), ("Al-Maliki", "المالكي"), ("Al-Hashimi", "الهاشمي"),
+    ("Al-Azzawi", "العزاوي"), ("Al-Ani", "العاني"), ("Al-Hadithi", "الحديثي"),
+    ("Al-Samarrai", "السامرائي"), ("Al-Tikriti", "التكريتي"), ("Al-Mosuli", "الموصلي"),
+    ("Al-Basri", "البصري"),
+]
+# fmt: on
+_COMMON_GIVEN_SHARE = 0.9
+"""Given names from the common list; the rest from the synthetic tail."""
+_COMMON_FAMILY_SHARE = 0.6
+_ARABIC_SCRIPT_SHARE = 0.4
+"""Names written in Arabic script (the rest transliterated): the same name in two scripts is
+two different strings to search, as it is for caseworkers."""
+
+
+def _zipf(count: int, exponent: float) -> list[float]:
+    weights = [1 / (rank**exponent) for rank in range(1, count + 1)]
+    total = sum(weights)
+    cumulative, running = [], 0.0
+    for weight in weights:
+        running += weight / total
+        cumulative.append(running)
+    return cumulative
+
+
+_MALE_CUM = _zipf(len(_MALE), 1.1)
+_FEMALE_CUM = _zipf(len(_FEMALE), 1.1)
+_FAMILY_CUM = _zipf(len(_FAMILY), 0.9)
+
+
+def _pick(
+    rng: random.Random, names: list[tuple[str, str]], cumulative: list[float], arabic: bool
+) -> str:
+    latin, in_arabic = rng.choices(names, cum_weights=cumulative)[0]
+    return in_arabic if arabic else latin
+
+
+def given_name(rng: random.Random, sex: str, arabic: bool) -> str:
+    if rng.random() >= _COMMON_GIVEN_SHARE:
+        return rng.choice(_POOLS.given)
+    female = sex == "female" or (sex == "unknown" and rng.random() < 0.5)
+    if female:
+        return _pick(rng, _FEMALE, _FEMALE_CUM, arabic)
+    return _pick(rng, _MALE, _MALE_CUM, arabic)
+
+
+def family_name(rng: random.Random, arabic: bool) -> str:
+    if rng.random() >= _COMMON_FAMILY_SHARE:
+        return rng.choice(_POOLS.family)
+    return _pick(rng, _FAMILY, _FAMILY_CUM, arabic)
+
+
+NAMESAKES = [
+    ("male", "Muhammad", "Ali"),
+    ("male", "Ali", "Hussein"),
+    ("male", "Ahmad", "Hassan"),
+    ("female", "Fatima", "Ali"),
+    ("female", "Zainab", "Hussein"),
+]
+"""The namesake-heavy intake run: every child has one of these few full names."""
 
 
 def _text(rng: random.Random, chars: int) -> str:
@@ -88,10 +186,12 @@ def case_body(rng: random.Random, *, narrative_chars: int = 1500) -> dict[str, A
     """One `POST /cases` body: ~2 KB once serialised."""
     born = date(2008, 1, 1) + timedelta(days=rng.randint(0, 16 * 365))
     has_dob = rng.random() < 0.7
+    sex = rng.choice(["female", "male", "male", "female", "unknown"])
+    arabic = rng.random() < _ARABIC_SCRIPT_SHARE
     child: dict[str, Any] = {
-        "given_name": rng.choice(_POOLS.given),
-        "family_name": rng.choice(_POOLS.family),
-        "sex": rng.choice(["female", "male", "male", "female", "unknown"]),
+        "given_name": given_name(rng, sex, arabic),
+        "family_name": family_name(rng, arabic),
+        "sex": sex,
     }
     if has_dob:
         child["date_of_birth"] = born.isoformat()
@@ -99,7 +199,7 @@ def case_body(rng: random.Random, *, narrative_chars: int = 1500) -> dict[str, A
         child["estimated_age"] = rng.randint(3, 17)
     caregivers = [
         {
-            "name": f"{rng.choice(_POOLS.given)} {rng.choice(_POOLS.family)}",
+            "name": f"{given_name(rng, 'unknown', arabic)} {family_name(rng, arabic)}",
             "relationship": rng.choice(RELATIONSHIPS),
             "phone": phone(rng),
         }
@@ -141,3 +241,12 @@ def patch_body(rng: random.Random) -> dict[str, Any]:
 
 def full_name(body: dict[str, Any]) -> str:
     return f"{body['child']['given_name']} {body['child']['family_name']}"
+
+
+def namesake_body(rng: random.Random) -> dict[str, Any]:
+    """An intake body whose child has one of the few `NAMESAKES` full names (the rest as usual,
+    birth dates and estimated ages included)."""
+    body = case_body(rng)
+    sex, given, family = rng.choice(NAMESAKES)
+    body["child"].update(given_name=given, family_name=family, sex=sex)
+    return body

@@ -54,8 +54,19 @@ from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
 from services.crypto import init_keyring
 
-HTTP = ("read", "update", "list", "search", "intake", "assessment", "plan", "follow_up")
+HTTP = (
+    "read",
+    "update",
+    "list",
+    "search",
+    "intake",
+    "namesakes",
+    "assessment",
+    "plan",
+    "follow_up",
+)
 ALL = (*HTTP, "audit", "verify", "crypto", "shipped", "keyring")
+KIND_LABELS = {"namesakes": "intake, namesakes"}
 OPEN_LOOP_FRACTION = 0.5
 """The open-loop rate: this share of the slower side's median closed-loop throughput."""
 
@@ -195,12 +206,15 @@ def searcher(t: Targets) -> loadgen.RequestFn:
     return fn
 
 
-def intaker(t: Targets) -> loadgen.RequestFn:
+def intaker(t: Targets, namesakes: bool = False) -> loadgen.RequestFn:
+    """Intake with realistic names, or (`namesakes`) every child one of a handful of full
+    names, so each intake's duplicate check meets a growing crowd of namesakes."""
     users = t.users
+    bodies = t.namesake_bodies if namesakes else t.intake_bodies
 
     async def fn(client: HttpClient, worker: int, n: int) -> int:
         user = users[(worker * 31 + n) % len(users)]
-        body = t.intake_bodies[(worker * 997 + n) % len(t.intake_bodies)]
+        body = bodies[(worker * 997 + n) % len(bodies)]
         return (await client.post("/api/v1/cases", headers=t.auth(user), body=body)).status
 
     return fn
@@ -495,18 +509,19 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
 
     targets = {
-        "read": 0.6,
+        "read": 0.7,
         "update": 0.7,
-        "list": 0.5,
-        "search": 0.5,
+        "list": 0.6,
+        "search": 0.6,
         "intake": 0.6,
+        "namesakes": 0.6,
         "assessment": 0.5,
         "plan": 0.5,
         "follow_up": 0.5,
     }
     for bench in results.get("http", []):
         kind = bench["name"]
-        label = f"{kind} (c={bench['concurrency']})"
+        label = f"{KIND_LABELS.get(kind, kind)} (c={bench['concurrency']})"
         need = targets[kind]
         ok = bench["ratio"] >= need
         target = f"≥ {need}"
@@ -524,7 +539,7 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
         lat = bench["latency"]
         add(
-            f"{kind} p99 @ {lat['rate']}/s open loop (p50 H/B)",
+            f"{KIND_LABELS.get(kind, kind)} p99 @ {lat['rate']}/s open loop (p50 H/B)",
             f"{_fmt(lat['haven']['p99_ms'], ' ms')} ({_fmt(lat['haven']['p50_ms'])})",
             f"{_fmt(lat['baseline']['p99_ms'], ' ms')} ({_fmt(lat['baseline']['p50_ms'])})",
             lat["p99_ratio"],
@@ -737,6 +752,20 @@ def main() -> None:
                         profile,
                         servers,
                         (lambda: intaker(h_targets), lambda: intaker(b_targets)),
+                    )
+                )
+            if "namesakes" in only:
+                log("intake, every child one of a handful of full names")
+                http.append(
+                    http_bench(
+                        "namesakes",
+                        16,
+                        profile,
+                        servers,
+                        (
+                            lambda: intaker(h_targets, namesakes=True),
+                            lambda: intaker(b_targets, namesakes=True),
+                        ),
                     )
                 )
             casework = (

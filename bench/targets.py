@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import select
 
-from bench.dataset import case_body, patch_body
+from bench.dataset import case_body, namesake_body, patch_body
 from bench.dbutil import libpq_dsn
 from models.cases import Case
 from models.identity import User
@@ -43,6 +43,8 @@ class Targets:
     plan_versions: dict[uuid.UUID, int] = field(default_factory=dict)
     """case id → the plan version last seen (the plan benchmark's If-Match)."""
     intake_bodies: list[bytes] = field(default_factory=list)
+    namesake_bodies: list[bytes] = field(default_factory=list)
+    """Intake bodies whose children all share one of a handful of full names."""
     patch_bodies: list[bytes] = field(default_factory=list)
 
     @property
@@ -102,6 +104,7 @@ def haven_targets(factory: Any, keyring: Keyring, settings: Settings) -> Targets
         pairs=pairs,
         names=names,
         intake_bodies=_bodies(101, 3000, case_body),
+        namesake_bodies=_bodies(303, 3000, namesake_body),
         patch_bodies=_bodies(202, 500, patch_body),
     )
 
@@ -133,6 +136,7 @@ def baseline_targets(db_name: str) -> Targets:
         pairs=pairs,
         names=names,
         intake_bodies=_bodies(101, 3000, case_body),
+        namesake_bodies=_bodies(303, 3000, namesake_body),
         patch_bodies=_bodies(202, 500, patch_body),
     )
 
