@@ -21,7 +21,7 @@ from services.casework.enums import ProvidedBy
 from services.config import Settings
 from services.crypto import Keyring
 from services.policy import Action, Principal
-from services.referrals.service import act
+from services.referrals.transitions import act
 from services.referrals.views import ReferralView
 
 
