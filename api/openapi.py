@@ -16,6 +16,7 @@ integrators the truth. Everything here is automatic, so a new route follows it b
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -215,6 +216,18 @@ def _discriminators_required(document: dict[str, Any]) -> None:
     visit(document)
 
 
+FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+"""FastAPI's own 422 body, which Haven never sends (its 422 is a `Problem` with `errors`)."""
+
+
+def _drop_unused(document: dict[str, Any], names: tuple[str, ...]) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in names:
+        target = schemas.pop(name, None)
+        if target is not None and f'"#/components/schemas/{name}"' in json.dumps(document):
+            schemas[name] = target  # still referenced somewhere: keep it
+
+
 def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass per document part, in order
     document["servers"] = [{"url": "/", "description": "This Haven server"}]
     document["info"]["license"] = {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
@@ -230,10 +243,10 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass
         for method, operation in item.items():
             responses: dict[str, Any] = operation.get("responses", {})
             for code, response in responses.items():
-                content = response.get("content", {})
-                if code.isdigit() and int(code) >= 400 and PROBLEM_MEDIA_TYPE in content:
-                    content.pop("application/json", None)
-                    content[PROBLEM_MEDIA_TYPE] = {"schema": PROBLEM_REF}
+                # Every error answer is problem+json (`api/errors.py`), including the 422 that
+                # FastAPI files under its own `HTTPValidationError` shape.
+                if code.isdigit() and int(code) >= 400 and response.get("content"):
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
             changes_state = method in ("post", "patch", "delete") and path.startswith(
                 (f"{API}/cases/", f"{API}/referrals/")
             )
@@ -253,6 +266,7 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass
                     responses.pop(code, None)
             else:
                 _secure(operation)
+    _drop_unused(document, FASTAPI_VALIDATION_SCHEMAS)
     return document
 
 

@@ -70,7 +70,10 @@ def list_api_clients(
     session: SessionDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-    agency_id: Annotated[uuid.UUID | None, Query()] = None,
+    agency_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Only clients of this agency (within those you administer)."),
+    ] = None,
 ) -> ApiClientList:
     page = admin.list_api_clients(
         session, principal, limit=limit, cursor=cursor, agency_id=agency_id

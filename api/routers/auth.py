@@ -158,10 +158,33 @@ def token(
     session: SessionDep,
     settings: SettingsDep,
     keyring: KeyringDep,
-    grant_type: Annotated[str, Form(max_length=64)],
-    client_id: Annotated[str | None, Form(max_length=200, pattern=NO_CONTROL_CHARACTERS)] = None,
-    client_secret: Annotated[str | None, Form(max_length=500)] = None,
-    scope: Annotated[str | None, Form(max_length=500)] = None,
+    grant_type: Annotated[
+        str, Form(max_length=64, description="Always `client_credentials` (RFC 6749, 4.4).")
+    ],
+    client_id: Annotated[
+        str | None,
+        Form(
+            max_length=200,
+            pattern=NO_CONTROL_CHARACTERS,
+            description="Your API client's id (`hvc_...`), unless sent with HTTP Basic.",
+        ),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        Form(
+            max_length=500,
+            description="The secret shown once when the client was created, unless sent with "
+            "HTTP Basic.",
+        ),
+    ] = None,
+    scope: Annotated[
+        str | None,
+        Form(
+            max_length=500,
+            description="Space-separated scopes wanted (a subset of the client's own); absent: "
+            "every scope the client was granted.",
+        ),
+    ] = None,
     authorization: Annotated[
         str | None,
         Header(include_in_schema=False),

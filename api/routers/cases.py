@@ -160,13 +160,36 @@ def index(
     settings: SettingsDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
-    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    date_of_birth: date | None = None,
-    risk_level: RiskLevel | None = None,
-    status: CaseStatus | None = None,
-    stage: Stage | None = None,
-    owner_id: uuid.UUID | None = None,
-    overdue: bool = False,
+    name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="A given, family or full name (given then family), matched exactly "
+            "after normalisation (case, spacing, diacritics, Arabic and Kurdish letter variants).",
+        ),
+    ] = None,
+    date_of_birth: Annotated[
+        date | None,
+        Query(description="`YYYY-MM-DD`: narrows a `name` search (alone it is 422)."),
+    ] = None,
+    risk_level: Annotated[
+        RiskLevel | None, Query(description="Only cases at this risk level.")
+    ] = None,
+    status: Annotated[
+        CaseStatus | None, Query(description="Only `open` or only `closed` cases.")
+    ] = None,
+    stage: Annotated[Stage | None, Query(description="Only cases at this stage.")] = None,
+    owner_id: Annotated[
+        uuid.UUID | None, Query(description="Only the cases this caseworker owns.")
+    ] = None,
+    overdue: Annotated[
+        bool,
+        Query(
+            description="`true`: only open cases whose `next_action_due_at` has passed, most "
+            "overdue first."
+        ),
+    ] = False,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> CaseList:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +19,7 @@ router = APIRouter(tags=["health"])
 
 
 class HealthStatus(BaseModel):
-    status: str
+    status: str = Field(description="`ok` whenever the process answers (liveness only).")
 
 
 @router.get("/health", response_model=HealthStatus, summary="Liveness")

@@ -96,7 +96,10 @@ def index(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
-    status: RequestStatus | None = None,
+    status: Annotated[
+        RequestStatus | None,
+        Query(description="Only requests in this state: `open`, `matched`, `reunified`, `closed`."),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> TracingRequestList:

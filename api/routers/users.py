@@ -81,8 +81,11 @@ def list_users(
     session: SessionDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-    agency_id: Annotated[uuid.UUID | None, Query()] = None,
-    role: Annotated[Role | None, Query()] = None,
+    agency_id: Annotated[
+        uuid.UUID | None,
+        Query(description="Only users of this agency (within those you administer)."),
+    ] = None,
+    role: Annotated[Role | None, Query(description="Only users with this role.")] = None,
 ) -> UserList:
     page = admin.list_users(
         session, principal, limit=limit, cursor=cursor, agency_id=agency_id, role=role

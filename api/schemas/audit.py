@@ -24,24 +24,35 @@ SinceTime = Annotated[datetime, AfterValidator(_supported_time)]
 
 
 class AuditActor(BaseModel):
-    type: ActorType
-    id: uuid.UUID | None = None
+    type: ActorType = Field(
+        description="`user` (staff), `client` (a partner's API client), `anonymous` (no valid "
+        "token: a login attempt, a refused token) or `system` (an operator's command)."
+    )
+    id: uuid.UUID | None = Field(
+        default=None, description="The user's or API client's id; null for anonymous and system."
+    )
     role: Role | None = Field(default=None, description="A staff user's role.")
     scopes: list[str] | None = Field(default=None, description="An API client's scopes.")
-    agency_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = Field(default=None, description="The actor's agency.")
 
 
 class AuditEventOut(BaseModel):
     seq: int = Field(description="Position in the chain: 1, 2, 3 ... with no gaps.")
-    at: datetime
-    actor: AuditActor
+    at: datetime = Field(description="When it happened (UTC).")
+    actor: AuditActor = Field(description="Who acted.")
     action: str = Field(description="Dotted: `auth.login`, `case.read`, `referral.approve`, ...")
-    resource_type: str | None
-    resource_id: str | None
+    resource_type: str | None = Field(
+        description="The kind of record acted on (`case`, `referral`, `user`, ...), if any."
+    )
+    resource_id: str | None = Field(description="The id of the record acted on, if any.")
     case_id: uuid.UUID | None = Field(description="The case the event concerns, if any.")
-    outcome: AuditOutcome
-    request_id: str | None
-    client_address: str | None
+    outcome: AuditOutcome = Field(
+        description="`success`, `denied` (a refusal: 401, 403, 404, 429 ...) or `error`."
+    )
+    request_id: str | None = Field(
+        description="The HTTP request's `X-Request-ID` (null for operator commands)."
+    )
+    client_address: str | None = Field(description="The caller's IP address, when known.")
     fields: list[str] = Field(description="Names of the fields touched (never their values).")
     detail: dict[str, Any] = Field(description="Non-sensitive context (status, counts, ids).")
     hash: str = Field(
@@ -50,13 +61,18 @@ class AuditEventOut(BaseModel):
 
 
 class AuditEventList(BaseModel):
-    items: list[AuditEventOut]
-    next_cursor: str | None
+    items: list[AuditEventOut] = Field(description="This page's events, in `seq` order.")
+    next_cursor: str | None = Field(
+        description="Pass it as `?cursor=` to get the next page; null on the last page."
+    )
 
 
 class AuditVerifyOut(BaseModel):
-    valid: bool
-    events_checked: int
+    valid: bool = Field(
+        description="True when every event's hash chains to the one before and matches the "
+        "signed checkpoints."
+    )
+    events_checked: int = Field(description="How many events were checked.")
     first_invalid_seq: int | None = Field(
         description="The first seq that cannot be trusted (null when the chain is valid)."
     )
@@ -64,7 +80,11 @@ class AuditVerifyOut(BaseModel):
     checkpoints_checked: int = Field(
         default=0, description="Signed checkpoints (outside the database) the chain matched."
     )
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Things an operator should look at that do not make the chain invalid "
+        "(a malformed checkpoint line, no signed checkpoint found yet).",
+    )
     malformed_checkpoint_lines: list[int] = Field(
         default_factory=list,
         description="Checkpoint-file lines (1-based) that are not readable checkpoints, e.g. a"

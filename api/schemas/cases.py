@@ -71,68 +71,102 @@ class Strict(BaseModel):
 # --- request bodies -----------------------------------------------------------------------
 
 
-OtherNames = Annotated[
-    list[Name],
-    Field(
-        max_length=10,
-        description="Other spellings and scripts of the child's name (e.g. the Arabic-script "
-        "form of a name registered in Latin letters, or the name used before it was changed); "
-        "name search and family tracing consider them.",
-    ),
-]
+OtherNames = Annotated[list[Name], Field(max_length=10)]
+OTHER_NAMES = (
+    "Other spellings and scripts of the child's name (e.g. the Arabic-script form of a name "
+    "registered in Latin letters, or the name used before it was changed), at most 10; name "
+    "search and family tracing consider them."
+)
 FATHER = "The father's given name (Iraqi names: given, father's, grandfather's name)."
 GRANDFATHER = "The paternal grandfather's given name."
 MOTHER = "The mother's name."
+GIVEN = "The child's given (first) name, in any script, exactly as it should be stored."
+FAMILY = "The child's family name (for Iraqi names often the father's or tribe's name)."
+SEX = "`female`, `male`, `other` or `unknown`."
+BIRTH = "The date of birth (`YYYY-MM-DD`), when known; not in the future."
+GOVERNORATE = "The governorate (province) where the child lives now, e.g. `Duhok`."
+DISTRICT = "The district within the governorate, e.g. `Zakho`."
+ADDRESS = "Where to find the child: camp, block, street or landmark (free text)."
+CAREGIVER_NAME = "The caregiver's full name."
+RELATIONSHIP = "The caregiver's relationship to the child, e.g. `aunt`, `grandfather`."
+PHONE = "A phone number: digits (Latin or Arabic-Indic), spaces, `+ ( ) . / -`."
+SEPARATION = (
+    "`unaccompanied` (no adult caring for the child), `separated` (apart from parents but "
+    "with another adult), `with_caregiver` or `unknown`."
+)
+CONCERNS = "Protection concern codes from `GET /api/v1/reference/concerns` (each at most once)."
+RISK = (
+    "`high`, `medium` or `low`: how urgent the child's situation is; it sets when the first "
+    "assessment and each review are due."
+)
+NARRATIVE = "The caseworker's account of the child's situation (free text, line breaks allowed)."
 
 
 class ChildIn(Strict):
-    given_name: Name
-    family_name: Name
-    sex: Sex
-    date_of_birth: date | None = None
+    given_name: Name = Field(description=GIVEN)
+    family_name: Name = Field(description=FAMILY)
+    sex: Sex = Field(description=SEX)
+    date_of_birth: date | None = Field(default=None, description=BIRTH)
     estimated_age: Age | None = Field(
         default=None, description="Years, when the date of birth is unknown."
     )
-    other_names: OtherNames | None = None
+    other_names: OtherNames | None = Field(default=None, description=OTHER_NAMES)
     father_name: Name | None = Field(default=None, description=FATHER)
     grandfather_name: Name | None = Field(default=None, description=GRANDFATHER)
     mother_name: Name | None = Field(default=None, description=MOTHER)
 
 
 class LocationIn(Strict):
-    governorate: Place
-    district: Place
-    address: Address | None = None
+    governorate: Place = Field(description=GOVERNORATE)
+    district: Place = Field(description=DISTRICT)
+    address: Address | None = Field(default=None, description=ADDRESS)
 
 
 class CaregiverIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
-    relationship: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)]
-    phone: Phone | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)] = Field(
+        description=CAREGIVER_NAME
+    )
+    relationship: Annotated[
+        str, Field(min_length=1, max_length=100), AfterValidator(_not_blank)
+    ] = Field(description=RELATIONSHIP)
+    phone: Phone | None = Field(default=None, description=PHONE)
 
 
 class CaseCreate(Strict):
     """Intake of one child. Every text field is encrypted at rest."""
 
-    child: ChildIn
-    location: LocationIn
-    caregivers: list[CaregiverIn] = Field(default_factory=list, max_length=20)
-    separation_status: SeparationStatus
-    protection_concerns: list[ConcernCode] = Field(default_factory=list, max_length=16)
-    risk_level: RiskLevel
-    narrative: Narrative | None = None
+    child: ChildIn = Field(description="Who the child is.")
+    location: LocationIn = Field(description="Where the child lives now.")
+    caregivers: list[CaregiverIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The adults caring for the child now (at most 20; may be empty).",
+    )
+    separation_status: SeparationStatus = Field(description=SEPARATION)
+    protection_concerns: list[ConcernCode] = Field(
+        default_factory=list, max_length=16, description=CONCERNS
+    )
+    risk_level: RiskLevel = Field(description=RISK)
+    narrative: Narrative | None = Field(default=None, description=NARRATIVE)
 
 
 _REQUIRED = "may not be null"
+NEXT_CURSOR = (
+    "Pass it as `?cursor=` to get the next page; null on the last page. Opaque: do not parse it."
+)
 
 
 class ChildPatch(Strict):
-    given_name: Name | None = None
-    family_name: Name | None = None
-    sex: Sex | None = None
-    date_of_birth: date | None = None
-    estimated_age: Age | None = None
-    other_names: OtherNames | None = None
+    given_name: Name | None = Field(default=None, description=GIVEN + " May not be null.")
+    family_name: Name | None = Field(default=None, description=FAMILY + " May not be null.")
+    sex: Sex | None = Field(default=None, description=SEX + " May not be null.")
+    date_of_birth: date | None = Field(default=None, description=BIRTH + " `null` clears it.")
+    estimated_age: Age | None = Field(
+        default=None, description="Years, when the date of birth is unknown; `null` clears it."
+    )
+    other_names: OtherNames | None = Field(
+        default=None, description=OTHER_NAMES + " The list replaces the old one."
+    )
     father_name: Name | None = Field(default=None, description=FATHER)
     grandfather_name: Name | None = Field(default=None, description=GRANDFATHER)
     mother_name: Name | None = Field(default=None, description=MOTHER)
@@ -146,9 +180,9 @@ class ChildPatch(Strict):
 
 
 class LocationPatch(Strict):
-    governorate: Place | None = None
-    district: Place | None = None
-    address: Address | None = None
+    governorate: Place | None = Field(default=None, description=GOVERNORATE + " May not be null.")
+    district: Place | None = Field(default=None, description=DISTRICT + " May not be null.")
+    address: Address | None = Field(default=None, description=ADDRESS + " `null` clears it.")
 
     @field_validator("governorate", "district")
     @classmethod
@@ -162,13 +196,26 @@ class CasePatch(Strict):
     """Partial update: send only what changes. `child` and `location` merge key by key; lists
     replace. `null` clears an optional field (`child.date_of_birth`, `narrative`, ...)."""
 
-    child: ChildPatch | None = None
-    location: LocationPatch | None = None
-    caregivers: list[CaregiverIn] | None = Field(default=None, max_length=20)
-    separation_status: SeparationStatus | None = None
-    protection_concerns: list[ConcernCode] | None = Field(default=None, max_length=16)
-    risk_level: RiskLevel | None = None
-    narrative: Narrative | None = None
+    child: ChildPatch | None = Field(
+        default=None, description="The child's fields to change (merged key by key)."
+    )
+    location: LocationPatch | None = Field(
+        default=None, description="The location's fields to change (merged key by key)."
+    )
+    caregivers: list[CaregiverIn] | None = Field(
+        default=None, max_length=20, description="The whole new list of caregivers (replaces it)."
+    )
+    separation_status: SeparationStatus | None = Field(
+        default=None, description=SEPARATION + " May not be null."
+    )
+    protection_concerns: list[ConcernCode] | None = Field(
+        default=None, max_length=16, description=CONCERNS + " Replaces the list."
+    )
+    risk_level: RiskLevel | None = Field(
+        default=None,
+        description=RISK + " Changing it reschedules the next review. May not be null.",
+    )
+    narrative: Narrative | None = Field(default=None, description=NARRATIVE + " `null` clears it.")
 
     @field_validator(
         "child",
@@ -186,11 +233,18 @@ class CasePatch(Strict):
 
 
 class StageMove(Strict):
-    to: Stage
+    to: Stage = Field(
+        description="The stage to move to: the next one in order (`registration`, "
+        "`assessment`, `case_plan`, `implementation`, `follow_up`, `closure`), or back from "
+        "`follow_up` to `case_plan`. Reaching `closure` requests closure, which a supervisor "
+        "confirms with `POST /cases/{id}/close`."
+    )
 
 
 class Assignment(Strict):
-    user_id: uuid.UUID
+    user_id: uuid.UUID = Field(
+        description="The caseworker of the case's own agency who becomes its owner."
+    )
 
 
 class Erasure(Strict):
@@ -203,18 +257,23 @@ class Erasure(Strict):
 
 
 class NoteCreate(Strict):
-    text: Narrative
+    text: Narrative = Field(
+        description="The note (free text, line breaks allowed; encrypted at rest). Notes cannot "
+        "be edited or deleted once written."
+    )
 
 
 # --- responses ----------------------------------------------------------------------------
 
 
 class ChildOut(BaseModel):
-    given_name: str
-    family_name: str
-    sex: Sex
-    date_of_birth: date | None = None
-    estimated_age: int | None = None
+    given_name: str = Field(description="The child's given name, exactly as stored.")
+    family_name: str = Field(description="The child's family name, exactly as stored.")
+    sex: Sex = Field(description=SEX)
+    date_of_birth: date | None = Field(default=None, description="`YYYY-MM-DD`, when known.")
+    estimated_age: int | None = Field(
+        default=None, description="Years, given when the date of birth is unknown."
+    )
     other_names: list[str] | None = Field(default=None, description="Other spellings and scripts.")
     father_name: str | None = Field(default=None, description=FATHER)
     grandfather_name: str | None = Field(default=None, description=GRANDFATHER)
@@ -222,15 +281,15 @@ class ChildOut(BaseModel):
 
 
 class LocationOut(BaseModel):
-    governorate: str
-    district: str
-    address: str | None = None
+    governorate: str = Field(description=GOVERNORATE)
+    district: str = Field(description=DISTRICT)
+    address: str | None = Field(default=None, description=ADDRESS)
 
 
 class CaregiverOut(BaseModel):
-    name: str
-    relationship: str
-    phone: str | None = None
+    name: str = Field(description=CAREGIVER_NAME)
+    relationship: str = Field(description=RELATIONSHIP)
+    phone: str | None = Field(default=None, description="The caregiver's phone number, as sent.")
 
 
 class DueItem(BaseModel):
@@ -241,25 +300,42 @@ class DueItem(BaseModel):
 class CaseOut(BaseModel):
     """A case as returned: the intake fields plus routing and scheduling facts."""
 
-    id: uuid.UUID
-    case_number: str
-    version: int
-    status: CaseStatus
-    stage: Stage
-    agency_id: uuid.UUID
-    owner_id: uuid.UUID
-    created_at: datetime
-    updated_at: datetime
-    next_action_due_at: datetime | None
-    closure_requested_at: datetime | None = None
-    closed_at: datetime | None = None
-    child: ChildOut
-    location: LocationOut
-    caregivers: list[CaregiverOut]
-    separation_status: SeparationStatus
-    protection_concerns: list[str]
-    risk_level: RiskLevel
-    narrative: str | None = None
+    id: uuid.UUID = Field(description="The case's id: use it in every case URL.")
+    case_number: str = Field(
+        description="The number people quote for the case, e.g. `HVN-2026-000123`."
+    )
+    version: int = Field(
+        description="1 when created, +1 on every change; send it back as "
+        '`If-Match: "<version>"` (the `ETag`) when you update the case.'
+    )
+    status: CaseStatus = Field(description="`open`, or `closed` once a supervisor closed it.")
+    stage: Stage = Field(
+        description="Where the case stands in case management: `registration`, `assessment`, "
+        "`case_plan`, `implementation`, `follow_up` or `closure`."
+    )
+    agency_id: uuid.UUID = Field(description="The agency the case belongs to.")
+    owner_id: uuid.UUID = Field(description="The caseworker responsible for the case.")
+    created_at: datetime = Field(description="When the case was registered (UTC).")
+    updated_at: datetime = Field(description="When the case last changed (UTC).")
+    next_action_due_at: datetime | None = Field(
+        description="When the next piece of work is due (first assessment, review, plan "
+        "action, plan review or follow-up), from the risk level and the plan; null when "
+        "nothing is scheduled or the case is closed."
+    )
+    closure_requested_at: datetime | None = Field(
+        default=None,
+        description="When the case reached the `closure` stage and awaits a supervisor.",
+    )
+    closed_at: datetime | None = Field(default=None, description="When the case was closed.")
+    child: ChildOut = Field(description="Who the child is.")
+    location: LocationOut = Field(description="Where the child lives now.")
+    caregivers: list[CaregiverOut] = Field(description="The adults caring for the child now.")
+    separation_status: SeparationStatus = Field(description=SEPARATION)
+    protection_concerns: list[str] = Field(
+        description="Protection concern codes (labels: `GET /api/v1/reference/concerns`)."
+    )
+    risk_level: RiskLevel = Field(description=RISK)
+    narrative: str | None = Field(default=None, description="The caseworker's account.")
     next_action_kind: DueKind | None = Field(
         default=None,
         description="In lists: what `next_action_due_at` is for (`first_assessment`, "
@@ -288,21 +364,21 @@ class CaseCreated(CaseOut):
 
 
 class CaseList(BaseModel):
-    items: list[CaseOut]
-    next_cursor: str | None
+    items: list[CaseOut] = Field(description="This page's cases, in the order the query sets.")
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class NoteOut(BaseModel):
-    id: uuid.UUID
-    case_id: uuid.UUID
-    author_id: uuid.UUID
-    text: str
-    created_at: datetime
+    id: uuid.UUID = Field(description="The note's id.")
+    case_id: uuid.UUID = Field(description="The case the note belongs to.")
+    author_id: uuid.UUID = Field(description="The staff user who wrote it.")
+    text: str = Field(description="The note, exactly as written.")
+    created_at: datetime = Field(description="When it was written (UTC).")
 
 
 class NoteList(BaseModel):
-    items: list[NoteOut]
-    next_cursor: str | None
+    items: list[NoteOut] = Field(description="This page's notes, newest first.")
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 # --- reference ----------------------------------------------------------------------------
@@ -324,4 +400,4 @@ class ConcernOut(BaseModel):
 
 
 class ConcernList(BaseModel):
-    items: list[ConcernOut]
+    items: list[ConcernOut] = Field(description="Every protection concern, in a stable order.")
