@@ -16,6 +16,7 @@ integrators the truth. Everything here is automatic, so a new route follows it b
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -24,8 +25,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from api.examples import REQUEST_EXAMPLES
-from api.problems import PROBLEM_MEDIA_TYPE
+from api.examples import OPERATION_RESPONSE_EXAMPLES, REQUEST_EXAMPLES, RESPONSE_EXAMPLES
+from api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, problem_type_uri
 from services.policy import ROLE_ACTIONS, SCOPE_ACTIONS, Action, Role
 
 API = "/api/v1"
@@ -195,6 +196,126 @@ def _request_examples(document: dict[str, Any], operation: dict[str, Any]) -> No
                 media["example"] = example
 
 
+def _response_example(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """A response schema's example: its model's own `examples`, the one in `api/examples.py`, a
+    page built from its item's example, or the first member of a union that has one."""
+    ref = str(schema.get("$ref", ""))
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        target = document["components"]["schemas"].get(name, {})
+        if target.get("examples"):
+            return _with_nulls(document, target, copy.deepcopy(target["examples"][0]))
+        if name in RESPONSE_EXAMPLES:
+            return RESPONSE_EXAMPLES[name]
+        return _page_example(document, target)
+    for option in schema.get("oneOf", schema.get("anyOf", [])):
+        example = _response_example(document, option)
+        if example is not None:
+            return example
+    return None
+
+
+def _with_nulls(document: dict[str, Any], schema: dict[str, Any], example: Any) -> Any:
+    """A model's example with its null fields back: FastAPI drops every null from the document
+    it generates, examples included, so `"next_cursor": null` would vanish and the example
+    would no longer be valid against its own schema (where the field is required)."""
+    schemas = document["components"]["schemas"]
+    ref = str(schema.get("$ref", ""))
+    if ref:
+        schema = schemas.get(ref.rsplit("/", 1)[-1], {})
+    if isinstance(example, list) and "items" in schema:
+        return [_with_nulls(document, schema["items"], item) for item in example]
+    if not isinstance(example, dict):
+        return example
+    for name, spec in schema.get("properties", {}).items():
+        options = spec.get("anyOf", [spec])
+        if name not in example and {"type": "null"} in options:
+            example[name] = None
+        elif name in example:
+            inner = next((o for o in options if o != {"type": "null"}), spec)
+            example[name] = _with_nulls(document, inner, example[name])
+    return example
+
+
+def _page_example(document: dict[str, Any], page: dict[str, Any]) -> Any:
+    """`{"items": [<an item>], "next_cursor": null}` for a page schema whose item has one."""
+    properties = page.get("properties", {})
+    if "items" not in properties or set(page.get("required", [])) - {"items", "next_cursor"}:
+        return None
+    item = _response_example(document, properties["items"].get("items", {}))
+    if item is None:
+        return None
+    return {"items": [item], **({"next_cursor": None} if "next_cursor" in properties else {})}
+
+
+PROBLEM_REQUEST_ID = "4f9d2c1b8a7e4d3c9b2a1f0e8d7c6b5a"
+
+
+def _problem_example(
+    document: dict[str, Any], operation: dict[str, Any], status: int, description: str
+) -> dict[str, Any]:
+    """What this error answer looks like: the problem type of its status, the response's own
+    description as the detail, and on a 422 the `errors` list naming a field."""
+    kind = PROBLEM_TYPES.get(status)
+    example: dict[str, Any] = {
+        "type": problem_type_uri(status),
+        "title": kind.title if kind else "Request failed",
+        "status": status,
+        "detail": description,
+        "request_id": PROBLEM_REQUEST_ID,
+    }
+    if status == 422:
+        loc, message = _an_input(document, operation)
+        example["detail"] = "The request has invalid fields: " + ".".join(loc) + "."
+        example["errors"] = [{"loc": loc, "msg": message}]
+    if status == 503:
+        example["cause"] = "database_unreachable"
+    if status == 400 and "error" in description:
+        example["error"] = "invalid_scope"
+    return example
+
+
+def _an_input(document: dict[str, Any], operation: dict[str, Any]) -> tuple[list[str], str]:
+    """One input of the operation and how it can be wrong, for the 422 example: the body's
+    first required field left out, else a parameter of the wrong type."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        name = str(media.get("schema", {}).get("$ref", "")).rsplit("/", 1)[-1]
+        required = document["components"]["schemas"].get(name, {}).get("required", [])
+        if required:
+            return ["body", str(required[0])], "Field required"
+    parameters = sorted(operation.get("parameters", []), key=lambda p: p["in"] != "path")
+    for parameter in parameters:
+        schema = parameter.get("schema", {})
+        options = [schema, *schema.get("anyOf", [])]
+        if any(o.get("format") == "uuid" for o in options):
+            return [str(parameter["in"]), str(parameter["name"])], "Input should be a valid UUID"
+        kind = next((str(o["type"]) for o in options if o.get("type") in _TYPE_WORDS), None)
+        if kind is not None:
+            message = f"Input should be a valid {_TYPE_WORDS[kind]}"
+            return [str(parameter["in"]), str(parameter["name"])], message
+    return ["body"], "Field required"
+
+
+_TYPE_WORDS = {"integer": "integer", "boolean": "boolean", "string": "string"}
+
+
+def _response_examples(document: dict[str, Any], operation: dict[str, Any]) -> None:
+    """Each answer's media type carries an example, shown beside it in /docs."""
+    override = OPERATION_RESPONSE_EXAMPLES.get(str(operation.get("operationId")))
+    for code, response in operation.get("responses", {}).items():
+        for media_type, media in response.get("content", {}).items():
+            if "example" in media or "examples" in media:
+                continue
+            if media_type == PROBLEM_MEDIA_TYPE:
+                example = _problem_example(document, operation, int(code), response["description"])
+            elif override is not None and code.startswith("2"):
+                example = override
+            else:
+                example = _response_example(document, media.get("schema", {}))
+            if example is not None:
+                media["example"] = example
+
+
 def _discriminators_required(document: dict[str, Any]) -> None:
     """A union told apart by a property (`view` on referrals) lists that property as required
     in each member: it is always sent, and a client cannot pick the member without it."""
@@ -260,6 +381,7 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass
             for parameter in operation.get("parameters", []):
                 _describe_parameter(parameter)
             _request_examples(document, operation)
+            _response_examples(document, operation)
             if not operation.get("security"):
                 operation["security"] = []  # public: say so explicitly
                 for code in PUBLIC_WITHOUT:

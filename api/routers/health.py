@@ -19,7 +19,10 @@ router = APIRouter(tags=["health"])
 
 
 class HealthStatus(BaseModel):
-    status: str = Field(description="`ok` whenever the process answers (liveness only).")
+    status: str = Field(
+        description="`ok` from `/health` (the process answers) or `ready` from `/ready` (the "
+        "database answers, is migrated, and the keyring is proven against it)."
+    )
 
 
 @router.get("/health", response_model=HealthStatus, summary="Liveness")
