@@ -12,12 +12,22 @@ A referral is served in one of two shapes, told apart by `view`:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
+from api.schemas.cases import CaregiverOut
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
+from services.cases.enums import RiskLevel, SeparationStatus, Sex
 from services.identity.enums import PrincipalKind
 from services.referrals.enums import ConsentBasis, ReferralStatus, ServiceType, Urgency
 
@@ -139,6 +149,83 @@ class PartnerConsentOut(_Out):
     obtained_at: datetime = Field(description=OBTAINED_AT)
 
 
+class SharedCaseFields(BaseModel):
+    """The case fields a referral shares: exactly one key per path in `shared_fields` (a path
+    not shared is absent, not null), named by the path itself (`child.given_name`). Each key
+    is typed here so that generated clients get typed attributes; a shared field the case
+    leaves empty is null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # `MISSING`, not None, marks a path that is not shared: it is left out of the answer (as
+    # before the fields were typed), while a shared field the case leaves empty is null.
+    child_given_name: str | MISSING | None = Field(
+        default=MISSING, alias="child.given_name", description="The child's given name."
+    )
+    child_family_name: str | MISSING | None = Field(
+        default=MISSING, alias="child.family_name", description="The child's family name."
+    )
+    child_sex: Sex | MISSING | None = Field(
+        default=MISSING, alias="child.sex", description="`female`, `male`, `other` or `unknown`."
+    )
+    child_date_of_birth: date | MISSING | None = Field(
+        default=MISSING,
+        alias="child.date_of_birth",
+        description="`YYYY-MM-DD`; null when unknown.",
+    )
+    child_estimated_age: int | MISSING | None = Field(
+        default=MISSING,
+        alias="child.estimated_age",
+        description="Years, when the date of birth is unknown; otherwise null.",
+    )
+    child_other_names: list[str] | MISSING | None = Field(
+        default=MISSING,
+        alias="child.other_names",
+        description="Other spellings and scripts of the child's name.",
+    )
+    child_father_name: str | MISSING | None = Field(
+        default=MISSING, alias="child.father_name", description="The father's given name."
+    )
+    child_grandfather_name: str | MISSING | None = Field(
+        default=MISSING,
+        alias="child.grandfather_name",
+        description="The paternal grandfather's given name.",
+    )
+    child_mother_name: str | MISSING | None = Field(
+        default=MISSING, alias="child.mother_name", description="The mother's name."
+    )
+    location_governorate: str | MISSING | None = Field(
+        default=MISSING,
+        alias="location.governorate",
+        description="The governorate where the child lives now.",
+    )
+    location_district: str | MISSING | None = Field(
+        default=MISSING, alias="location.district", description="The district within it."
+    )
+    location_address: str | MISSING | None = Field(
+        default=MISSING,
+        alias="location.address",
+        description="Where to find the child (camp, block, street).",
+    )
+    caregivers: list[CaregiverOut] | MISSING | None = Field(
+        default=MISSING, description="The adults caring for the child now."
+    )
+    separation_status: SeparationStatus | MISSING | None = Field(
+        default=MISSING,
+        description="`unaccompanied`, `separated`, `with_caregiver` or `unknown`.",
+    )
+    protection_concerns: list[str] | MISSING | None = Field(
+        default=MISSING,
+        description="Protection concern codes (labels: `GET /api/v1/reference/concerns`).",
+    )
+    risk_level: RiskLevel | MISSING | None = Field(
+        default=MISSING, description="`high`, `medium` or `low`."
+    )
+    narrative: str | MISSING | None = Field(
+        default=MISSING, description="The caseworker's account of the child's situation."
+    )
+
+
 class ReferralUpdateOut(_Out):
     id: uuid.UUID = Field(description="The update's id.")
     author_type: PrincipalKind = Field(
@@ -166,7 +253,7 @@ class StaffReferral(_Out):
     to_agency_id: uuid.UUID = Field(description="The partner agency asked for the service.")
     reason: str = Field(description="Why the child is referred.")
     shared_fields: list[str] = Field(description=SHARED_FIELDS)
-    case: dict[str, Any] = Field(
+    case: SharedCaseFields = Field(
         description="The values the partner sees (or will see) while the referral is live: "
         "one key per path in `shared_fields`."
     )
@@ -243,7 +330,7 @@ class PartnerReferral(_Out):
     shared_fields: list[str] = Field(
         description="The case-body paths the referring agency shares with you."
     )
-    case: dict[str, Any] | None = Field(
+    case: SharedCaseFields | None = Field(
         description="Only the shared case fields (one key per path in `shared_fields`), only "
         "while the referral is live (`sent`, `accepted`, `in_progress`) and its case open; "
         "otherwise null."

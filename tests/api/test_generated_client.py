@@ -196,4 +196,8 @@ def test_a_generated_client_drives_the_core_flow(
     seen = _api("api.referrals.referrals_get").sync(referral.id, client=partner_client)
     assert isinstance(seen, models.PartnerReferral), seen
     assert seen.case is not None
+    # The shared case fields are a typed model: an attribute per shareable path, the wire
+    # keys (`child.given_name`) kept.
+    assert isinstance(seen.case, models.SharedCaseFields), seen.case
+    assert seen.case.child_given_name == ARABIC_NAME
     assert seen.case.to_dict()["child.given_name"] == ARABIC_NAME

@@ -6,11 +6,9 @@ field no longer there, fails here, so the examples a generated client's users re
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
-import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.config import Settings
 from services.policy import Role
 from tests.factories import API, case_body, make_agency, make_user, user_headers
+from tests.openapi_support import errors_of, validator_for
 
 
 @pytest.fixture
@@ -35,34 +34,6 @@ def _responses(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
         for code, response in operation["responses"].items()
         for media_type, media in response.get("content", {}).items()
     ]
-
-
-def _closed(components: dict[str, Any]) -> dict[str, Any]:
-    """The components with every object that lists its properties closed to others, so an
-    example carrying a field the schema does not have (a stale or misspelt one) fails."""
-    closed = copy.deepcopy(components)
-
-    def close(node: Any) -> None:
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-            for value in node.values():
-                close(value)
-        elif isinstance(node, list):
-            for value in node:
-                close(value)
-
-    close(closed)
-    return closed
-
-
-def _validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema_rs.Validator:
-    root = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": _closed(document["components"]),
-        **schema,
-    }
-    return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
 
 
 def test_every_response_has_an_example(document: dict[str, Any]) -> None:
@@ -82,8 +53,8 @@ def test_every_response_example_is_valid_against_its_schema(document: dict[str, 
     for name, media_type, media in _responses(document):
         if "example" not in media:
             continue
-        validator = _validator(document, media["schema"])
-        errors = [str(e).splitlines()[0] for e in validator.iter_errors(media["example"])]
+        validator = validator_for(document, media["schema"])
+        errors = errors_of(validator, media["example"])
         if errors:
             invalid.append(f"{name} ({media_type}): {errors[:3]}")
     assert invalid == [], "\n".join(invalid)
@@ -96,7 +67,7 @@ def test_the_validation_really_rejects_a_wrong_example(document: dict[str, Any])
         "application/json"
     ]
     good = schema["example"]
-    validator = _validator(document, schema["schema"])
+    validator = validator_for(document, schema["schema"])
     assert validator.is_valid(good)
     for bad in (
         {**good, "version": "1"},
