@@ -215,26 +215,46 @@ def _response_example(document: dict[str, Any], schema: dict[str, Any]) -> Any:
     return None
 
 
-def _with_nulls(document: dict[str, Any], schema: dict[str, Any], example: Any) -> Any:
+def _with_nulls(
+    document: dict[str, Any], schema: dict[str, Any], example: Any, *, required_only: bool = False
+) -> Any:
     """A model's example with its null fields back: FastAPI drops every null from the document
     it generates, examples included, so `"next_cursor": null` would vanish and the example
-    would no longer be valid against its own schema (where the field is required)."""
+    would no longer be valid against its own schema (where the field is required).
+
+    `required_only` restores only the required ones (what a request example must have: an
+    optional field left out of a request means "unchanged", not null)."""
     schemas = document["components"]["schemas"]
     ref = str(schema.get("$ref", ""))
     if ref:
         schema = schemas.get(ref.rsplit("/", 1)[-1], {})
     if isinstance(example, list) and "items" in schema:
-        return [_with_nulls(document, schema["items"], item) for item in example]
+        return [
+            _with_nulls(document, schema["items"], item, required_only=required_only)
+            for item in example
+        ]
     if not isinstance(example, dict):
         return example
+    required = set(schema.get("required", []))
     for name, spec in schema.get("properties", {}).items():
         options = spec.get("anyOf", [spec])
-        if name not in example and {"type": "null"} in options:
-            example[name] = None
-        elif name in example:
+        if name not in example:
+            if {"type": "null"} in options and (name in required or not required_only):
+                example[name] = None
+        else:
             inner = next((o for o in options if o != {"type": "null"}), spec)
-            example[name] = _with_nulls(document, inner, example[name])
+            example[name] = _with_nulls(document, inner, example[name], required_only=required_only)
     return example
+
+
+def _model_examples_with_nulls(document: dict[str, Any]) -> None:
+    """The examples models carry, shown with their schemas, valid again (see `_with_nulls`)."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        if schema.get("examples"):
+            schema["examples"] = [
+                _with_nulls(document, schema, example, required_only=True)
+                for example in schema["examples"]
+            ]
 
 
 def _page_example(document: dict[str, Any], page: dict[str, Any]) -> Any:
@@ -353,6 +373,7 @@ def _finish(document: dict[str, Any]) -> dict[str, Any]:  # noqa: C901  one pass
     document["servers"] = [{"url": "/", "description": "This Haven server"}]
     document["info"]["license"] = {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
     _discriminators_required(document)
+    _model_examples_with_nulls(document)
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes[CLIENT_CREDENTIALS] = {
         "type": "oauth2",

@@ -60,6 +60,20 @@ def test_every_response_example_is_valid_against_its_schema(document: dict[str, 
     assert invalid == [], "\n".join(invalid)
 
 
+def test_every_schema_example_is_valid_against_its_schema(document: dict[str, Any]) -> None:
+    """The examples shown beside the schemas themselves (a model's own, or a request's) are
+    valid too: FastAPI strips their nulls, which the document puts back."""
+    schemas = document["components"]["schemas"]
+    invalid = []
+    for name, schema in schemas.items():
+        validator = validator_for(document, {"$ref": f"#/components/schemas/{name}"})
+        for example in schema.get("examples", []):
+            if errors_of(validator, example):
+                invalid.append(f"{name}: {errors_of(validator, example)[:3]}")
+    assert any(schema.get("examples") for schema in schemas.values())
+    assert invalid == [], "\n".join(invalid)
+
+
 def test_the_validation_really_rejects_a_wrong_example(document: dict[str, Any]) -> None:
     """The check above can fail: a wrong type, a malformed id or time, or an unknown field in
     an example is refused."""
