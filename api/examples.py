@@ -216,7 +216,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "domain": "psychosocial",
     },
     "CaseOut": _CASE,
-    "CaseCreated": {**_CASE, "possible_duplicates": []},
+    "CaseCreated": {**_CASE, "possible_duplicates": [], "duplicate_check": "complete"},
     "NoteOut": {
         "id": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
         "case_id": CASE_ID,
