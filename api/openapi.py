@@ -10,7 +10,11 @@ integrators the truth. Everything here is automatic, so a new route follows it b
   so with an empty security requirement, and the login endpoints list no 403/404 boilerplate;
 - `servers` names this server (relative URL: right behind any proxy or host name);
 - error answers carry the `Problem` schema under `application/problem+json`, the media type the
-  server really sends (FastAPI files an additional response's model under `application/json`);
+  server really sends (FastAPI files an additional response's model under `application/json`,
+  and its 422 under its own `HTTPValidationError`, which Haven never sends);
+- every answer shows an example: a 2xx its model's own `examples` or `api/examples.py`'s (a page
+  is built from its item's), an error the problem of its status; the nulls FastAPI strips from
+  model examples are put back so that each stays valid against its schema (tested);
 - state-changing case and referral operations list 409 (and PATCH /cases/{id} lists 412 and 428).
 """
 
@@ -269,6 +273,7 @@ def _page_example(document: dict[str, Any], page: dict[str, Any]) -> Any:
 
 
 PROBLEM_REQUEST_ID = "4f9d2c1b8a7e4d3c9b2a1f0e8d7c6b5a"
+TOKEN_OPERATION = "auth_token"  # noqa: S105 (an operation id)
 
 
 def _problem_example(
@@ -290,8 +295,8 @@ def _problem_example(
         example["errors"] = [{"loc": loc, "msg": message}]
     if status == 503:
         example["cause"] = "database_unreachable"
-    if status == 400 and "error" in description:
-        example["error"] = "invalid_scope"
+    if status == 400 and operation.get("operationId") == TOKEN_OPERATION:
+        example["error"] = "invalid_scope"  # RFC 6749's code, only the token endpoint sends it
     return example
 
 
@@ -309,14 +314,14 @@ def _an_input(document: dict[str, Any], operation: dict[str, Any]) -> tuple[list
         options = [schema, *schema.get("anyOf", [])]
         if any(o.get("format") == "uuid" for o in options):
             return [str(parameter["in"]), str(parameter["name"])], "Input should be a valid UUID"
-        kind = next((str(o["type"]) for o in options if o.get("type") in _TYPE_WORDS), None)
+        kind = next((str(o["type"]) for o in options if o.get("type") in _SIMPLE_TYPES), None)
         if kind is not None:
-            message = f"Input should be a valid {_TYPE_WORDS[kind]}"
+            message = f"Input should be a valid {kind}"
             return [str(parameter["in"]), str(parameter["name"])], message
     return ["body"], "Field required"
 
 
-_TYPE_WORDS = {"integer": "integer", "boolean": "boolean", "string": "string"}
+_SIMPLE_TYPES = frozenset({"integer", "boolean", "string"})
 
 
 def _response_examples(document: dict[str, Any], operation: dict[str, Any]) -> None:
