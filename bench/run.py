@@ -13,16 +13,18 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import create_engine
 
-from bench import chaincheck, keyrings, loadgen, micro
+from bench import chaincheck, keyrings, loadgen, micro, sqlite_copy
 from bench.baseline.seed import seed_baseline
 from bench.config import (
     BASELINE_DB,
+    CACHE_DIR,
     DATASET_VERSION,
     HAVEN_DB,
     MAX_OVERFLOW,
@@ -49,7 +51,14 @@ from bench.servers import (
     start_baseline,
     start_haven,
 )
-from bench.targets import Targets, baseline_targets, haven_targets, load_versions
+from bench.targets import (
+    Targets,
+    baseline_targets,
+    baseline_targets_sqlite,
+    haven_targets,
+    load_versions,
+    load_versions_engine,
+)
 from models.db import make_engine, make_session_factory
 from services.audit import install_chain_hook
 from services.crypto import init_keyring
@@ -65,7 +74,7 @@ HTTP = (
     "plan",
     "follow_up",
 )
-ALL = (*HTTP, "audit", "verify", "crypto", "shipped", "keyring")
+ALL = (*HTTP, "sqlite", "audit", "verify", "crypto", "shipped", "keyring")
 KIND_LABELS = {"namesakes": "intake, namesakes"}
 OPEN_LOOP_FRACTION = 0.5
 """The open-loop rate: this share of the slower side's median closed-loop throughput."""
@@ -457,6 +466,224 @@ def http_bench(
     return out
 
 
+def http_benches(
+    only: set[str],
+    profile: Profile,
+    servers: tuple[Server, Server],
+    h_targets: Targets,
+    b_targets: Targets,
+    haven_engine: Any,
+    settings: Any,
+    keyring: Any,
+    versions: Callable[[], None],
+    update_clients: tuple[int, ...] = (16, 64),
+) -> list[dict[str, Any]]:
+    """The HTTP benchmarks named in `only`, against running servers (either database)."""
+    haven, baseline = servers
+    http: list[dict[str, Any]] = []
+    if "read" in only:
+        log("read one case")
+        http.append(
+            http_bench(
+                "read",
+                32,
+                profile,
+                servers,
+                (lambda: reader(h_targets), lambda: reader(b_targets)),
+            )
+        )
+    if "update" in only:
+        for concurrency in update_clients:
+            log(f"update at {concurrency} clients")
+            versions()
+            before = chaincheck.head_seq(haven_engine)
+            bench = http_bench(
+                "update",
+                concurrency,
+                profile,
+                servers,
+                (
+                    lambda c=concurrency: updater(h_targets, c),
+                    lambda c=concurrency: updater(b_targets, c),
+                ),
+                open_fns=(
+                    lambda: updater(h_targets, None),
+                    lambda: updater(b_targets, None),
+                ),
+            )
+            bench["chain"] = chaincheck.check_since(haven_engine, before, settings, keyring)
+            log(f"  chain after update c={concurrency}: {bench['chain']}")
+            http.append(bench)
+    if "list" in only:
+        log("list 50 cases")
+        http.append(
+            http_bench(
+                "list",
+                16,
+                profile,
+                servers,
+                (lambda: lister(h_targets), lambda: lister(b_targets)),
+            )
+        )
+    if "search" in only:
+        log("search by name")
+        http.append(
+            http_bench(
+                "search",
+                16,
+                profile,
+                servers,
+                (lambda: searcher(h_targets), lambda: searcher(b_targets)),
+            )
+        )
+    if "intake" in only:
+        log("intake")
+        http.append(
+            http_bench(
+                "intake",
+                16,
+                profile,
+                servers,
+                (lambda: intaker(h_targets), lambda: intaker(b_targets)),
+            )
+        )
+    if "namesakes" in only:
+        log("intake, every child one of a handful of full names")
+        http.append(
+            http_bench(
+                "namesakes",
+                16,
+                profile,
+                servers,
+                (
+                    lambda: intaker(h_targets, namesakes=True),
+                    lambda: intaker(b_targets, namesakes=True),
+                ),
+            )
+        )
+    casework = (
+        ("assessment", assessor),
+        ("plan", planner),
+        ("follow_up", follower),
+    )
+    for name, make in casework:
+        if name not in only:
+            continue
+        log(f"casework write: {name}")
+        if name == "plan":
+            prepare_plans(haven.port, h_targets)
+            prepare_plans(baseline.port, b_targets)
+        before = chaincheck.head_seq(haven_engine)
+        bench = http_bench(
+            name,
+            16,
+            profile,
+            servers,
+            (
+                lambda m=make: m(h_targets, 16),  # type: ignore[misc]
+                lambda m=make: m(b_targets, 16),  # type: ignore[misc]
+            ),
+            open_fns=(
+                lambda m=make: m(h_targets, None),  # type: ignore[misc]
+                lambda m=make: m(b_targets, None),  # type: ignore[misc]
+            ),
+        )
+        bench["chain"] = chaincheck.check_since(haven_engine, before, settings, keyring)
+        log(f"  chain after {name}: {bench['chain']}")
+        http.append(bench)
+    return http
+
+
+SQLITE_HTTP = ("read", "update", "list", "search", "intake", "namesakes")
+"""The benchmarks also run on SQLite (casework writes run on PostgreSQL only)."""
+SQLITE_AUDIT_EVENTS = 200_000
+"""Audit events copied into Haven's SQLite dataset (a prefix of the PostgreSQL chain)."""
+
+
+def sqlite_benches(
+    only: set[str],
+    profile: Profile,
+    haven_db: str,
+    baseline_db: str,
+    reseed: bool,
+    keyring: Any,
+) -> list[dict[str, Any]]:
+    """The main HTTP benchmarks again, both apps on SQLite files copied from the PostgreSQL
+    datasets (cached behind a marker like them); fewer rounds, one update concurrency."""
+    h_name, b_name = f"{haven_db}_sqlite", f"{baseline_db}_sqlite"
+    settings = haven_settings(h_name).model_copy(
+        update={"database_url": sqlite_copy.sqlite_url(h_name)}
+    )
+    sources = source_fingerprint(HAVEN_SOURCES + BASELINE_SOURCES + ["bench/sqlite_copy.py"])
+    want = {
+        "dataset_version": DATASET_VERSION,
+        "cases": profile.cases,
+        "sources": sources,
+        "from": [read_marker(haven_db), read_marker(baseline_db)],
+    }
+    marker_name = f"{h_name}_and_baseline"
+    marker = read_sqlite_marker(marker_name)
+    if reseed or marker != want or not sqlite_copy.sqlite_path(h_name).exists():
+        log("SQLite: copying the datasets")
+        sqlite_copy.copy_haven(haven_db, h_name, settings, keyring, SQLITE_AUDIT_EVENTS, log)
+        sqlite_copy.copy_baseline(baseline_db, b_name, log)
+        write_sqlite_marker(marker_name, want)
+    else:
+        log("SQLite: cached copies")
+    haven_engine = make_engine(settings.database_url)
+    baseline_engine = create_engine(sqlite_copy.sqlite_url(b_name))
+    try:
+        h_targets = haven_targets(make_session_factory(haven_engine), keyring, settings)
+        b_targets = baseline_targets_sqlite(baseline_engine)
+        haven = start_haven(
+            settings.database_url, settings.key_file, settings.audit_checkpoint_file
+        )
+        try:
+            baseline = start_baseline(sqlite_copy.sqlite_url(b_name))
+        except BaseException:
+            haven.stop()
+            raise
+
+        def versions() -> None:
+            load_versions_engine(haven_engine, h_targets, baseline=False)
+            load_versions_engine(baseline_engine, b_targets, baseline=True)
+
+        wanted = {name for name in only if name in SQLITE_HTTP}
+        short = replace(profile, rounds=2, open_loop_rounds=1)
+        try:
+            log("SQLite: the main benchmarks on the embedded database")
+            benches = http_benches(
+                wanted,
+                short,
+                (haven, baseline),
+                h_targets,
+                b_targets,
+                haven_engine,
+                settings,
+                keyring,
+                versions,
+                update_clients=(16,),
+            )
+        finally:
+            haven.stop()
+            baseline.stop()
+    finally:
+        haven_engine.dispose()
+        baseline_engine.dispose()
+    for bench in benches:
+        bench["backend"] = "sqlite"
+    return benches
+
+
+def read_sqlite_marker(name: str) -> Any:
+    path = CACHE_DIR / f"{name}.marker.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_sqlite_marker(name: str, marker: dict[str, Any]) -> None:
+    (CACHE_DIR / f"{name}.marker.json").write_text(json.dumps(marker, indent=2, sort_keys=True))
+
+
 # --- as shipped: `haven serve` itself ------------------------------------------------------------
 def shipped_check(haven_db: str, targets: Targets) -> dict[str, Any]:
     """One client, sequential keep-alive reads: `haven serve --workers 2` against the same app
@@ -521,7 +748,8 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     }
     for bench in results.get("http", []):
         kind = bench["name"]
-        label = f"{KIND_LABELS.get(kind, kind)} (c={bench['concurrency']})"
+        on = ", SQLite" if bench.get("backend") == "sqlite" else ""
+        label = f"{KIND_LABELS.get(kind, kind)}{on} (c={bench['concurrency']})"
         need = targets[kind]
         ok = bench["ratio"] >= need
         target = f"≥ {need}"
@@ -539,7 +767,7 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
         lat = bench["latency"]
         add(
-            f"{KIND_LABELS.get(kind, kind)} p99 @ {lat['rate']}/s open loop (p50 H/B)",
+            f"{KIND_LABELS.get(kind, kind)}{on} p99 @ {lat['rate']}/s open loop (p50 H/B)",
             f"{_fmt(lat['haven']['p99_ms'], ' ms')} ({_fmt(lat['haven']['p50_ms'])})",
             f"{_fmt(lat['baseline']['p99_ms'], ' ms')} ({_fmt(lat['baseline']['p50_ms'])})",
             lat["p99_ratio"],
@@ -603,10 +831,16 @@ def cpu_table(results: dict[str, Any]) -> str:
     ]
     for bench in results.get("http", []):
         h, b = bench["haven"], bench["baseline"]
+        sqlite = bench.get("backend") == "sqlite"
+        database = (
+            "— | —"  # SQLite runs inside the server processes: its CPU is in the server columns
+            if sqlite
+            else f"{h['postgres_cpu_ms_per_request']:.2f} | {b['postgres_cpu_ms_per_request']:.2f}"
+        )
         lines.append(
-            f"| {bench['name']} (c={bench['concurrency']}) | "
+            f"| {bench['name']}{', SQLite' if sqlite else ''} (c={bench['concurrency']}) | "
             f"{h['server_cpu_ms_per_request']:.2f} | {b['server_cpu_ms_per_request']:.2f} | "
-            f"{h['postgres_cpu_ms_per_request']:.2f} | {b['postgres_cpu_ms_per_request']:.2f} |"
+            f"{database} |"
         )
     return "\n".join(lines)
 
@@ -685,124 +919,31 @@ def main() -> None:
             haven.stop()
             raise
         servers = (haven, baseline)
-        http: list[dict[str, Any]] = []
+
+        def pg_versions() -> None:
+            load_versions(haven_db, h_targets)
+            load_versions(baseline_db, b_targets)
+
         try:
-            if "read" in only:
-                log("read one case")
-                http.append(
-                    http_bench(
-                        "read",
-                        32,
-                        profile,
-                        servers,
-                        (lambda: reader(h_targets), lambda: reader(b_targets)),
-                    )
-                )
-            if "update" in only:
-                for concurrency in (16, 64):
-                    log(f"update at {concurrency} clients")
-                    load_versions(haven_db, h_targets)
-                    load_versions(baseline_db, b_targets)
-                    before = chaincheck.head_seq(haven_engine)
-                    bench = http_bench(
-                        "update",
-                        concurrency,
-                        profile,
-                        servers,
-                        (
-                            lambda c=concurrency: updater(h_targets, c),
-                            lambda c=concurrency: updater(b_targets, c),
-                        ),
-                        open_fns=(
-                            lambda: updater(h_targets, None),
-                            lambda: updater(b_targets, None),
-                        ),
-                    )
-                    bench["chain"] = chaincheck.check_since(haven_engine, before, settings, keyring)
-                    log(f"  chain after update c={concurrency}: {bench['chain']}")
-                    http.append(bench)
-            if "list" in only:
-                log("list 50 cases")
-                http.append(
-                    http_bench(
-                        "list",
-                        16,
-                        profile,
-                        servers,
-                        (lambda: lister(h_targets), lambda: lister(b_targets)),
-                    )
-                )
-            if "search" in only:
-                log("search by name")
-                http.append(
-                    http_bench(
-                        "search",
-                        16,
-                        profile,
-                        servers,
-                        (lambda: searcher(h_targets), lambda: searcher(b_targets)),
-                    )
-                )
-            if "intake" in only:
-                log("intake")
-                http.append(
-                    http_bench(
-                        "intake",
-                        16,
-                        profile,
-                        servers,
-                        (lambda: intaker(h_targets), lambda: intaker(b_targets)),
-                    )
-                )
-            if "namesakes" in only:
-                log("intake, every child one of a handful of full names")
-                http.append(
-                    http_bench(
-                        "namesakes",
-                        16,
-                        profile,
-                        servers,
-                        (
-                            lambda: intaker(h_targets, namesakes=True),
-                            lambda: intaker(b_targets, namesakes=True),
-                        ),
-                    )
-                )
-            casework = (
-                ("assessment", assessor),
-                ("plan", planner),
-                ("follow_up", follower),
+            results["http"] = http_benches(
+                only,
+                profile,
+                servers,
+                h_targets,
+                b_targets,
+                haven_engine,
+                settings,
+                keyring,
+                pg_versions,
             )
-            for name, make in casework:
-                if name not in only:
-                    continue
-                log(f"casework write: {name}")
-                if name == "plan":
-                    prepare_plans(haven.port, h_targets)
-                    prepare_plans(baseline.port, b_targets)
-                before = chaincheck.head_seq(haven_engine)
-                bench = http_bench(
-                    name,
-                    16,
-                    profile,
-                    servers,
-                    (
-                        lambda m=make: m(h_targets, 16),  # type: ignore[misc]
-                        lambda m=make: m(b_targets, 16),  # type: ignore[misc]
-                    ),
-                    open_fns=(
-                        lambda m=make: m(h_targets, None),  # type: ignore[misc]
-                        lambda m=make: m(b_targets, None),  # type: ignore[misc]
-                    ),
-                )
-                bench["chain"] = chaincheck.check_since(haven_engine, before, settings, keyring)
-                log(f"  chain after {name}: {bench['chain']}")
-                http.append(bench)
         finally:
             results["memory"] = {"haven": haven.memory(), "baseline": baseline.memory()}
             haven.stop()
             baseline.stop()
-        results["http"] = http
+    if "sqlite" in only and http_wanted:
+        results["http"] = results.get("http", []) + sqlite_benches(
+            only, profile, haven_db, baseline_db, args.reseed, keyring
+        )
 
     if "shipped" in only:
         log("one client: `haven serve --workers 2` vs stock uvicorn sockets")

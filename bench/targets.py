@@ -148,3 +148,58 @@ def load_versions(dsn_db: str, targets: Targets) -> None:
         targets.versions = dict(
             conn.execute("SELECT id, version FROM cases WHERE id = ANY(%s)", (ids,)).fetchall()
         )
+
+
+def baseline_targets_sqlite(engine: Any) -> Targets:
+    """`baseline_targets` for the baseline's SQLite copy (through SQLAlchemy, not psycopg)."""
+    from bench.baseline.models import AccessToken
+    from bench.baseline.models import Case as BaselineCase
+
+    with engine.begin() as conn:
+        rows = [
+            (r[0], r[1]) for r in conn.execute(select(BaselineCase.id, BaselineCase.owner_id)).all()
+        ]
+        pairs = _sample(rows, 11)
+        wanted = [c for _, c in pairs]
+        names = {
+            r[0]: f"{r[1]} {r[2]}"
+            for r in conn.execute(
+                select(BaselineCase.id, BaselineCase.given_name, BaselineCase.family_name).where(
+                    BaselineCase.id.in_(wanted)
+                )
+            ).all()
+        }
+        tokens = {}
+        expires = datetime.now(UTC) + timedelta(hours=12)
+        for user_id in sorted({u for u, _ in pairs}):
+            value = "bl_" + secrets.token_urlsafe(32)
+            conn.execute(
+                AccessToken.__table__.insert().values(
+                    id=uuid.uuid4(),
+                    token_hash=hashlib.sha256(value.encode()).hexdigest(),
+                    user_id=user_id,
+                    expires_at=expires,
+                )
+            )
+            tokens[user_id] = value
+    return Targets(
+        tokens=tokens,
+        pairs=pairs,
+        names=names,
+        intake_bodies=_bodies(101, 3000, case_body),
+        namesake_bodies=_bodies(303, 3000, namesake_body),
+        patch_bodies=_bodies(202, 500, patch_body),
+    )
+
+
+def load_versions_engine(engine: Any, targets: Targets, *, baseline: bool) -> None:
+    """`load_versions` through SQLAlchemy (the SQLite copies)."""
+    from bench.baseline.models import Case as BaselineCase
+
+    table = BaselineCase if baseline else Case
+    ids = [c for _, c in targets.pairs]
+    with engine.connect() as conn:
+        targets.versions = {
+            r[0]: r[1]
+            for r in conn.execute(select(table.id, table.version).where(table.id.in_(ids))).all()
+        }

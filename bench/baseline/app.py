@@ -19,11 +19,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import create_engine, func, or_, select, tuple_
+from sqlalchemy import create_engine, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bench.baseline.models import CASE_NUMBERS, AccessToken, Case, User, full_name_expr
+from bench.baseline.models import (
+    CASE_NUMBER_COUNTER,
+    CASE_NUMBERS,
+    AccessToken,
+    Case,
+    User,
+    full_name_expr,
+)
 
 FIRST_ACTION_HOURS = {"high": 24, "medium": 72, "low": 168}
 
@@ -189,7 +196,13 @@ def get_user(db: Db, authorization: Annotated[str | None, Header()] = None) -> U
         .join(User, User.id == AccessToken.user_id)
         .where(AccessToken.token_hash == digest)
     ).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
+    # SQLite gives datetimes back without their zone (stored as UTC).
+    expires = row.expires_at.replace(tzinfo=UTC) if row and not row.expires_at.tzinfo else None
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (expires or row.expires_at) <= datetime.now(UTC)
+    ):
         raise HTTPException(401, "invalid token")
     user: User = row[2]
     return user
@@ -202,7 +215,14 @@ router = APIRouter(prefix="/api/v1")
 @router.post("/cases", status_code=201, response_model=CaseOut, summary="Intake")
 def create_case(body: CaseIn, db: Db, user: CurrentUser, response: Response) -> CaseOut:
     now = datetime.now(UTC)
-    number = db.execute(select(CASE_NUMBERS.next_value())).scalar_one()
+    if db.get_bind().dialect.name == "sqlite":
+        number = db.execute(
+            update(CASE_NUMBER_COUNTER)
+            .values(value=CASE_NUMBER_COUNTER.c.value + 1)
+            .returning(CASE_NUMBER_COUNTER.c.value)
+        ).scalar_one()
+    else:
+        number = db.execute(select(CASE_NUMBERS.next_value())).scalar_one()
     case = Case(
         case_number=f"BL-{now.year}-{number:06d}",
         agency_id=user.agency_id,
@@ -306,7 +326,16 @@ def create_app() -> FastAPI:
     )
     pool_size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
     max_overflow = int(os.environ.get("BENCH_MAX_OVERFLOW", "10"))
-    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        # The embedded database set up as Haven sets it up (WAL, the same synchronous level and
+        # busy timeout, every transaction BEGIN IMMEDIATE), so the two differ only in the app.
+        from models.db import make_engine
+
+        engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    else:
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        )
     app = FastAPI(title="Plaintext baseline")
     app.state.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
 

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Sequence, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Sequence, String, Table, Text, func
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
@@ -20,7 +20,17 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True)}
 
 
+JSONB = JSON().with_variant(postgresql.JSONB(), "postgresql")
+"""JSONB on PostgreSQL, JSON (text) on SQLite."""
+
 CASE_NUMBERS = Sequence("case_number_seq", metadata=Base.metadata)
+CASE_NUMBER_COUNTER = Table(
+    "case_number_counter",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", Integer, nullable=False),
+)
+"""SQLite has no sequences: there the case number comes from this one-row counter."""
 
 
 class Agency(Base):
