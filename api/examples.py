@@ -75,7 +75,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "OutcomeIn": {"outcome": "Completed 8 sessions; stable"},
     "Body_auth_token": {
         "grant_type": "client_credentials",
-        "client_id": "hvc_0123456789abcdef",
+        "client_id": "hvc_0123456789abcdef0123",
         "client_secret": "the secret shown once when the client was created",
         "scope": "referrals:read",
     },
@@ -138,7 +138,7 @@ _UPDATE = {
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "HealthStatus": {"status": "ok"},
     "LoginResponse": {
-        "access_token": "hvt_Vx4c8f0QyJ2nR7bT9mK1wZ5pL3sD6gH0",
+        "access_token": "hvn_Vx4c8f0QyJ2nR7bT9mK1wZ5pL3sD6gH0aB2cD4eF6gH",
         "token_type": "bearer",
         "expires_in": 28800,
         "restricted_to": [],
@@ -153,7 +153,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "restricted_to": [],
     },
     "ClientTokenResponse": {
-        "access_token": "hvt_Pq7r2S9tU4vW1xY6zA3bC8dE5fG0hJ2k",
+        "access_token": "hvn_Pq7r2S9tU4vW1xY6zA3bC8dE5fG0hJ2kL4mN6pQ8rS",
         "token_type": "bearer",
         "expires_in": 3600,
         "scope": "referrals:read referrals:respond",
@@ -162,7 +162,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "MfaEnrolment": {
         "otpauth_uri": "otpauth://totp/Haven:amal?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Haven",
         "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
-        "recovery_codes": ["7kq2-9xmt-4hvb", "p3wz-8cdn-2jrf"],
+        "recovery_codes": ["K7D2-QMX4-HV9P-W3TZ", "C8NF-5JR2-LM6Q-B4XA"],
     },
     "AgencyOut": {"id": AGENCY_ID, "name": "Partner Health"},
     "UserOut": {
@@ -177,11 +177,11 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "PasswordResetResponse": {
         "user_id": USER_ID,
-        "temporary_password": "plume-orbit-canal-8391",
+        "temporary_password": "k7d2qm-x4hv9p-w3tz6r-c8nf5j",
     },
     "ApiClientOut": {
         "id": CLIENT_RECORD_ID,
-        "client_id": "hvc_0123456789abcdef",
+        "client_id": "hvc_0123456789abcdef0123",
         "name": "Partner Health case system",
         "agency_id": PARTNER_AGENCY_ID,
         "scopes": ["referrals:read", "referrals:respond"],
@@ -189,12 +189,12 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "ApiClientCreated": {
         "id": CLIENT_RECORD_ID,
-        "client_id": "hvc_0123456789abcdef",
+        "client_id": "hvc_0123456789abcdef0123",
         "name": "Partner Health case system",
         "agency_id": PARTNER_AGENCY_ID,
         "scopes": ["referrals:read", "referrals:respond"],
         "created_at": WHEN,
-        "client_secret": "hvs_9fK2mQ7xR4tV1wY8zB3cD6eF0gH5jL2n",
+        "client_secret": "hvs_9fK2mQ7xR4tV1wY8zB3cD6eF0gH5jL2nP4qR6sT8uV",
     },
     "ConcernOut": {
         "code": "caafag",
