@@ -221,7 +221,11 @@ class UserUpdate(Strict):
         default=None,
         description="`false` deactivates the account and ends its tokens; `true` reactivates it.",
     )
-    role: Role | None = Field(default=None, description="The new role. " + ROLE)
+    role: Role | None = Field(
+        default=None,
+        description="The new role; the user's tokens end (a new role starts from a new login). "
+        + ROLE,
+    )
 
 
 class PasswordResetRequest(Strict):
