@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from services import audit
 from services.actions import Action
-from services.cases.access import case_data_key, load_visible_case, require_on_case
+from services.cases.access import load_visible_case_and_key, require_on_case
 from services.cases.concurrency import CASE_VERSIONS
 from services.cases.content import (
     DOCUMENT_KEYS,
@@ -72,11 +72,12 @@ def update_case(
 ) -> CaseView:
     require_on_case(principal, Action.CASE_UPDATE, case_id)
     expected = CASE_VERSIONS.parse_if_match(if_match, required=True)
-    case = load_visible_case(session, principal, case_id, Action.CASE_UPDATE, for_update=True)
+    case, dek = load_visible_case_and_key(
+        session, keyring, principal, case_id, Action.CASE_UPDATE, for_update=True
+    )
     CASE_VERSIONS.check(case.version, expected)
     if case.status == CaseStatus.CLOSED:
         raise Conflict("A closed case cannot be changed; a supervisor may reopen it.")
-    dek = case_data_key(session, keyring, case)
     document = decrypt_document(dek, case)
     updated, changed = apply_changes(document, changes)
     validate_document(updated, today=utcnow().date())
