@@ -15,6 +15,7 @@ from api.middleware import BodySizeLimitMiddleware, NoStoreMiddleware, RequestCo
 from api.openapi import install_openapi, operation_id
 from api.problems import PROBLEM_RESPONSES
 from api.routers import (
+    access,
     agencies,
     api_clients,
     audit,
@@ -60,6 +61,7 @@ def api_router() -> APIRouter:
         (reference, "reference"),
         (cases, "cases"),
         (casework, "casework"),
+        (access, "need-to-know"),
         (referrals, "referrals"),
         (tracing, "tracing"),
         (audit, "audit"),

@@ -60,6 +60,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "Erasure": {"reason": "Registered twice by mistake; the other record is kept"},
     "StageMove": {"to": "assessment"},
     "Assignment": {"user_id": USER_ID},
+    "AccessGrant": {"user_id": USER_ID, "reason": "Covers the district while the owner is away"},
     "NoteCreate": {"text": "Home visit done; the aunt agrees to a school referral."},
     "ReferralCreate": {
         "to_agency_id": AGENCY_ID,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, new_id, utcnow
@@ -40,6 +40,9 @@ class Case(Base):
     """`registration`, `assessment`, `case_plan`, `implementation`, `follow_up` or `closure`."""
     risk_level: Mapped[str] = mapped_column(String(16))
     """`high`, `medium` or `low`: drives `next_action_due_at`."""
+    restricted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Readable only by the owner and the users on its access list (`case_access_list`); other
+    supervisors of the agency see only these plain columns, for oversight."""
     version: Mapped[int] = mapped_column(Integer)
     """Optimistic-concurrency version: 1 at intake, +1 on every change (the ETag)."""
     data_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_keys.id"), unique=True)

@@ -19,8 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, select, true
 
+from models.access import BreakGlassUse, CaseAccess
+from models.base import utcnow
+from models.cases import Case
 from services.actions import Action
 from services.cases.enums import CaseStatus
 from services.errors import Forbidden, NotFound
@@ -42,6 +45,7 @@ __all__ = [
     "can_see_case",
     "can_see_referral",
     "case_filter",
+    "case_listing_filter",
     "not_found",
     "partner_sees_case_fields",
     "referral_filter",
@@ -107,6 +111,17 @@ ROLE_ACTIONS: Mapping[Action, frozenset[Role]] = {
     Action.CASE_ACCESS_LOG: frozenset({Role.SUPERVISOR}),
     Action.CASE_TIMELINE: _CASE_ROLES,
     Action.CASELOAD_READ: frozenset({Role.SUPERVISOR}),
+    # The access list of a restricted case is managed by whoever may read the case: its owner,
+    # listed colleagues, and supervisors who may read it.
+    Action.CASE_ACCESS_LIST: _CASE_ROLES,
+    Action.CASE_ACCESS_GRANT: _CASE_ROLES,
+    Action.CASE_ACCESS_REVOKE: _CASE_ROLES,
+    Action.CASE_BREAK_GLASS: frozenset({Role.SUPERVISOR}),
+    # Break-glass uses are reviewed by auditors (every agency) or supervisors (their own).
+    Action.BREAK_GLASS_LIST: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
+    Action.BREAK_GLASS_REVIEW: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
+    Action.ALERT_LIST: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
+    Action.ALERT_CLEAR: frozenset({Role.SUPERVISOR}),
     Action.NOTE_CREATE: _CASE_ROLES,
     Action.NOTE_LIST: _CASE_ROLES,
     # Casework records: whoever may work on the case; partners never (they hear of a case only
@@ -199,7 +214,11 @@ def not_found(action: Action, resource_type: str, resource_id: object) -> NotFou
 
 
 def can_see_case(principal: Principal, *, agency_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
-    """Staff case visibility: a supervisor sees its agency's cases, a caseworker its own."""
+    """Role-shaped case visibility: a supervisor sees its agency's cases, a caseworker its own.
+
+    Only the first half of the rule: a restricted case is readable by fewer people, which needs
+    the database (the access list, break-glass uses); `case_filter` applies both halves.
+    """
     if principal.is_client or principal.restricted_to:
         return False
     if principal.role == Role.SUPERVISOR:
@@ -209,8 +228,62 @@ def can_see_case(principal: Principal, *, agency_id: uuid.UUID, owner_id: uuid.U
     return False
 
 
+def _listed(principal: Principal) -> ColumnElement[bool]:
+    """The case is on the principal's access list."""
+    listed: ColumnElement[bool] = Case.id.in_(
+        select(CaseAccess.case_id).where(CaseAccess.user_id == principal.id)
+    )
+    return listed
+
+
+def _broke_glass(principal: Principal) -> ColumnElement[bool]:
+    """The principal holds an unexpired break-glass access to the case."""
+    glass: ColumnElement[bool] = Case.id.in_(
+        select(BreakGlassUse.case_id).where(
+            BreakGlassUse.user_id == principal.id, BreakGlassUse.expires_at > utcnow()
+        )
+    )
+    return glass
+
+
 def case_filter(principal: Principal, agency_col: Any, owner_col: Any) -> ColumnElement[bool]:
-    """SQL condition equivalent to `can_see_case`, for every case query."""
+    """What cases a principal may read (content and every sub-resource), as SQL.
+
+    A supervisor: its agency's cases, except restricted ones it neither owns, is listed on, nor
+    holds an unexpired break-glass access to. A caseworker: the cases of its agency it owns or is
+    listed on. Everyone else: none. `agency_col` and `owner_col` are `Case`'s own columns (the
+    need-to-know half of the rule reads `Case.id` and `Case.restricted`).
+    """
+    if principal.is_client or principal.restricted_to:
+        return false()
+    if principal.role == Role.SUPERVISOR:
+        condition: ColumnElement[bool] = (agency_col == principal.agency_id) & (
+            Case.restricted.is_(False)
+            | (owner_col == principal.id)
+            | _listed(principal)
+            | _broke_glass(principal)
+        )
+        return condition
+    if principal.role == Role.CASEWORKER:
+        both: ColumnElement[bool] = (agency_col == principal.agency_id) & (
+            (owner_col == principal.id) | _listed(principal)
+        )
+        return both
+    return false()
+
+
+def case_listing_filter(principal: Principal) -> ColumnElement[bool]:
+    """Which cases appear in a principal's lists: for a supervisor every case of its agency
+    (oversight: restricted ones it may not read appear without their content), for everyone
+    else exactly what `case_filter` lets it read."""
+    if principal.role == Role.SUPERVISOR and not principal.restricted_to:
+        condition: ColumnElement[bool] = Case.agency_id == principal.agency_id
+        return condition
+    return case_filter(principal, Case.agency_id, Case.owner_id)
+
+
+def _role_scope(principal: Principal, agency_col: Any, owner_col: Any) -> ColumnElement[bool]:
+    """The role-shaped half of `case_filter`, for records owned like cases."""
     if principal.is_client or principal.restricted_to:
         return false()
     if principal.role == Role.SUPERVISOR:
@@ -229,7 +302,7 @@ def tracing_request_filter(
 ) -> ColumnElement[bool]:
     """Tracing requests are seen exactly like cases: a supervisor its agency's, a caseworker
     its own (an enquiry names a child and a family as much as a case does)."""
-    return case_filter(principal, agency_col, owner_col)
+    return _role_scope(principal, agency_col, owner_col)
 
 
 # --- referrals -----------------------------------------------------------------------------

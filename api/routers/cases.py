@@ -36,6 +36,7 @@ from api.schemas.cases import (
     NoteList,
     NoteOut,
     StageMove,
+    case_item,
 )
 from api.schemas.casework import CloseCase
 from services.cases.enums import CaseStatus, RiskLevel, Stage
@@ -211,7 +212,7 @@ def index(
         ),
     )
     return CaseList(
-        items=[CaseOut.model_validate(view.as_dict()) for view in page.items],
+        items=[case_item(view.as_dict()) for view in page.items],
         next_cursor=page.next_cursor,
     )
 

@@ -24,7 +24,7 @@ from api.deps import (
 from api.openapi import requires
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
 from api.routing import TransactionalRoute
-from api.schemas.cases import CaseList, CaseOut
+from api.schemas.cases import CaseList, case_item
 from api.schemas.casework import (
     AssessmentCreate,
     AssessmentList,
@@ -513,7 +513,7 @@ def search(
         CaseQuery(**body.model_dump(), where="body"),
     )
     return CaseList(
-        items=[CaseOut.model_validate(view.as_dict()) for view in page.items],
+        items=[case_item(view.as_dict()) for view in page.items],
         next_cursor=page.next_cursor,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
@@ -132,6 +132,18 @@ class CaregiverIn(Strict):
     phone: Phone | None = Field(default=None, description=PHONE)
 
 
+RESTRICTED = (
+    "Restricted: readable only by the owner and the users on the case's access list "
+    "(`/cases/{id}/access-list`); other supervisors of the agency see it in lists by its plain "
+    "columns only, and may break the glass (`POST /cases/{id}/break-glass`)."
+)
+RESTRICTION_REASON = (
+    "Why the case is restricted (or no longer): kept encrypted with the case, shown only to "
+    "those who may read it."
+)
+ReasonText = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_prose)]
+
+
 class CaseCreate(Strict):
     """Intake of one child. Every text field is encrypted at rest."""
 
@@ -148,6 +160,8 @@ class CaseCreate(Strict):
     )
     risk_level: RiskLevel = Field(description=RISK)
     narrative: Narrative | None = Field(default=None, description=NARRATIVE)
+    restricted: bool = Field(default=False, description=RESTRICTED)
+    restriction_reason: ReasonText | None = Field(default=None, description=RESTRICTION_REASON)
 
 
 _REQUIRED = "may not be null"
@@ -216,6 +230,12 @@ class CasePatch(Strict):
         description=RISK + " Changing it reschedules the next review. May not be null.",
     )
     narrative: Narrative | None = Field(default=None, description=NARRATIVE + " `null` clears it.")
+    restricted: bool | None = Field(
+        default=None,
+        description=RESTRICTED + " Only the owner or a supervisor changes it; a supervisor "
+        "who restricts a case it does not own is put on its access list. May not be null.",
+    )
+    restriction_reason: ReasonText | None = Field(default=None, description=RESTRICTION_REASON)
 
     @field_validator(
         "child",
@@ -224,6 +244,7 @@ class CasePatch(Strict):
         "separation_status",
         "protection_concerns",
         "risk_level",
+        "restricted",
     )
     @classmethod
     def _required(cls, value: object) -> object:
@@ -336,6 +357,8 @@ class CaseOut(BaseModel):
     )
     risk_level: RiskLevel = Field(description=RISK)
     narrative: str | None = Field(default=None, description="The caseworker's account.")
+    restricted: bool = Field(default=False, description=RESTRICTED)
+    restriction_reason: str | None = Field(default=None, description=RESTRICTION_REASON)
     next_action_kind: DueKind | None = Field(
         default=None,
         description="In lists: what `next_action_due_at` is for (`first_assessment`, "
@@ -363,8 +386,50 @@ class CaseCreated(CaseOut):
     )
 
 
+class CaseSummary(BaseModel):
+    """A restricted case the caller may not read, as a supervisor's list shows it for oversight:
+    routing and scheduling columns only, nothing that describes the child."""
+
+    id: uuid.UUID = Field(description="The case's id.")
+    case_number: str = Field(description="The case's number.")
+    version: int = Field(description="The case's version.")
+    status: CaseStatus = Field(description="Open or closed.")
+    stage: Stage = Field(description="Where the case stands.")
+    agency_id: uuid.UUID = Field(description="The case's agency.")
+    owner_id: uuid.UUID = Field(description="The caseworker responsible for it.")
+    risk_level: RiskLevel = Field(description="The case's risk level.")
+    created_at: datetime = Field(description="When the case was registered.")
+    updated_at: datetime = Field(description="When it last changed.")
+    next_action_due_at: datetime | None = Field(description="When the next action is due.")
+    closure_requested_at: datetime | None = Field(
+        default=None, description="When the case reached the closure stage."
+    )
+    closed_at: datetime | None = Field(default=None, description="When the case was closed.")
+    restricted: Literal[True] = Field(description="Always true: the case is restricted.")
+    content_withheld: Literal[True] = Field(
+        description="Always true: you are not on the case's access list; its content and "
+        "sub-resources are 404 to you unless you break the glass."
+    )
+    next_action_kind: DueKind | None = Field(
+        default=None, description="What `next_action_due_at` is for."
+    )
+    overdue_items: list[DueItem] | None = Field(
+        default=None, description="Every kind of work that is late, earliest first."
+    )
+
+
+def case_item(data: dict[str, object]) -> CaseOut | CaseSummary:
+    """A list item: the whole case, or its oversight summary when the content was withheld."""
+    if data.get("content_withheld"):
+        return CaseSummary.model_validate(data)
+    return CaseOut.model_validate(data)
+
+
 class CaseList(BaseModel):
-    items: list[CaseOut] = Field(description="This page's cases, in the order the query sets.")
+    items: list[CaseOut | CaseSummary] = Field(
+        description="This page's cases, in the order the query sets; a restricted case you may "
+        "not read appears as a summary without its content (`content_withheld: true`)."
+    )
     next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 

@@ -28,8 +28,11 @@ DOCUMENT_KEYS: tuple[str, ...] = (
     "separation_status",
     "protection_concerns",
     "narrative",
+    "restriction_reason",
 )
-"""Top-level keys of the encrypted document (`risk_level` is a plain routing column)."""
+"""Top-level keys of the encrypted document (`risk_level` and `restricted` are plain routing
+columns; the reason for restricting a case is kept with the child's record, under its key, and
+is never a shared field)."""
 
 CHILD_KEYS = (
     "given_name",

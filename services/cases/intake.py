@@ -18,6 +18,7 @@ from services.cases.enums import CaseStatus, Stage
 from services.cases.listeners import child_changed
 from services.cases.loading import view_of
 from services.cases.numbers import assign_case_number, provisional_number
+from services.cases.restriction import record_restriction
 from services.cases.schedule import reschedule
 from services.cases.search_index import write_tokens
 from services.cases.views import CaseView
@@ -96,6 +97,7 @@ def create_case(
         status=CaseStatus.OPEN,
         stage=Stage.REGISTRATION,
         risk_level=str(body["risk_level"]),
+        restricted=bool(body.get("restricted")),
         data_key_id=data_key_id,
         content=encrypt_document(dek, case_id, document),
         created_at=now,
@@ -123,6 +125,8 @@ def create_case(
             "duplicate_check": duplicates.check.value,
         },
     )
+    if case.restricted:
+        record_restriction(session, principal, case, document)
     return CaseView(
         case, document, possible_duplicates=duplicates.ids, duplicate_check=duplicates.check
     )

@@ -10,6 +10,7 @@ still continues after the last candidate examined.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -25,13 +26,13 @@ from services.cases.enums import CaseStatus
 from services.cases.loading import views_of
 from services.cases.schedule import next_action, overdue_items
 from services.cases.search_index import candidate_ids, matches_name
-from services.cases.views import CasePage, Schedule
+from services.cases.views import CasePage, CaseView, Schedule
 from services.config import Settings
 from services.crypto import Keyring, normalise
 from services.errors import InvalidInput
 from services.kit.cursor import Keyset, SortKey
 from services.kit.pages import DEFAULT_LIMIT, check_limit
-from services.policy import Principal, case_filter, require
+from services.policy import Principal, case_filter, case_listing_filter, require
 
 RECENT = Keyset(
     "created",
@@ -79,6 +80,34 @@ def _schedule(settings: Settings, case: Case, now: datetime) -> Schedule:
     )
 
 
+def _views(
+    session: Session, keyring: Keyring, principal: Principal, rows: Sequence[Case]
+) -> list[CaseView]:
+    """Decrypted views of the rows the caller may read; the others (restricted cases in a
+    supervisor's oversight list) as plain-column summaries, never decrypted."""
+    restricted = [row.id for row in rows if row.restricted]
+    readable = (
+        set(
+            session.scalars(
+                select(Case.id).where(
+                    Case.id.in_(restricted), case_filter(principal, Case.agency_id, Case.owner_id)
+                )
+            )
+        )
+        if restricted
+        else set()
+    )
+    opened = iter(
+        views_of(session, keyring, [r for r in rows if not r.restricted or r.id in readable])
+    )
+    return [
+        next(opened)
+        if not row.restricted or row.id in readable
+        else CaseView(case=row, document={}, withheld=True)
+        for row in rows
+    ]
+
+
 # One branch per optional filter of the case list; together they compose one query.
 def list_cases(  # noqa: C901
     session: Session,
@@ -97,7 +126,15 @@ def list_cases(  # noqa: C901
         raise InvalidInput.field((query.where, "name"), "The name is empty after normalisation.")
     limit = check_limit(query.limit)
 
-    statement = select(Case).where(case_filter(principal, Case.agency_id, Case.owner_id))
+    # A name search reaches content (the blind index and the decrypted names), so it only ever
+    # finds cases the caller may read; a plain list shows a supervisor every case of its agency,
+    # restricted ones it may not read by their plain columns only.
+    visible = (
+        case_filter(principal, Case.agency_id, Case.owner_id)
+        if query.name is not None
+        else case_listing_filter(principal)
+    )
+    statement = select(Case).where(visible)
     if query.risk_level is not None:
         statement = statement.where(Case.risk_level == query.risk_level)
     if query.status is not None:
@@ -125,13 +162,14 @@ def list_cases(  # noqa: C901
         lambda row: (row.next_action_due_at if query.overdue else row.created_at, row.id),
     )
     rows = page.items
-    views = views_of(session, keyring, rows)
+    views = _views(session, keyring, principal, rows)
     if query.name is not None:
         wanted_dob = query.date_of_birth.isoformat() if query.date_of_birth else None
         views = [
             view
             for view in views
-            if matches_name(view.document, query.name)
+            if not view.withheld
+            and matches_name(view.document, query.name)
             and (wanted_dob is None or date_of_birth(view.document) == wanted_dob)
         ]
     now = utcnow()

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
+from models.cases import Case
 from services import audit
 from services.actions import Action
 from services.cases.access import load_visible_case_and_key, require_on_case
@@ -27,6 +28,7 @@ from services.cases.content import (
 )
 from services.cases.enums import CaseStatus
 from services.cases.listeners import child_changed
+from services.cases.restriction import check_may_restrict, keep_restrictor_in, record_restriction
 from services.cases.schedule import reschedule
 from services.cases.search_index import indexed_values, write_tokens
 from services.cases.views import CaseView
@@ -60,6 +62,33 @@ def apply_changes(
     return updated, changed
 
 
+def _restriction_change(
+    principal: Principal, case: Case, changes: Mapping[str, Any]
+) -> bool | None:
+    """The new value of `restricted` when the caller changes it (and may), else None."""
+    wanted = changes.get("restricted")
+    if wanted is None or bool(wanted) == case.restricted:
+        return None
+    check_may_restrict(principal, case)
+    return bool(wanted)
+
+
+def _reindex(
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    case: Case,
+    document: Mapping[str, Any],
+    updated: dict[str, Any],
+) -> None:
+    """Refresh what is derived from the child's names: search tokens and tracing keys."""
+    registered = case.created_at.date()
+    if indexed_values(updated, registered) != indexed_values(document, registered):
+        write_tokens(session, keyring, settings, case.id, updated, registered=registered)
+    if updated.get("child") != document.get("child"):
+        child_changed(session, keyring, settings, case, updated, new=False)
+
+
 def update_case(
     session: Session,
     keyring: Keyring,
@@ -84,19 +113,22 @@ def update_case(
     new_risk = changes.get("risk_level")
     if new_risk is not None and new_risk != case.risk_level:
         changed.append("risk_level")
+    restricting = _restriction_change(principal, case, changes)
+    if restricting is not None:
+        changed.append("restricted")
     if changed:
-        if changed != ["risk_level"]:
+        if set(changed) - {"risk_level", "restricted"}:
             case.content = encrypt_document(dek, case.id, updated)
+        if restricting is not None:
+            case.restricted = restricting
+            if restricting:
+                keep_restrictor_in(session, principal, case)
         if "risk_level" in changed:
             case.risk_level = str(new_risk)
             reschedule(settings, case)
         case.updated_at = utcnow()
         CASE_VERSIONS.flush(session)
-        registered = case.created_at.date()
-        if indexed_values(updated, registered) != indexed_values(document, registered):
-            write_tokens(session, keyring, settings, case.id, updated, registered=registered)
-        if updated.get("child") != document.get("child"):
-            child_changed(session, keyring, settings, case, updated, new=False)
+        _reindex(session, keyring, settings, case, document, updated)
     audit.record(
         session,
         principal,
@@ -106,4 +138,6 @@ def update_case(
         case_id=case.id,
         fields=changed,
     )
+    if "restricted" in changed:
+        record_restriction(session, principal, case, updated)
     return CaseView(case, updated)

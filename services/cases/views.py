@@ -23,6 +23,9 @@ class CaseView:
     """True when an Idempotency-Key replay returned an earlier intake."""
     schedule: Schedule | None = None
     """In lists: what is due next and what is late (from plain columns)."""
+    withheld: bool = False
+    """In a supervisor's lists: a restricted case it may not read, shown for oversight by its
+    plain columns only (the document is empty and was never decrypted)."""
 
     @property
     def etag(self) -> str:
@@ -44,8 +47,11 @@ class CaseView:
             "closure_requested_at": case.closure_requested_at,
             "closed_at": case.closed_at,
             "risk_level": case.risk_level,
+            "restricted": case.restricted,
             **self.document,
         }
+        if self.withheld:
+            data["content_withheld"] = True
         if self.possible_duplicates is not None:
             data["possible_duplicates"] = self.possible_duplicates
         if self.duplicate_check is not None:

@@ -23,7 +23,7 @@ from services import audit
 from services.cases.schedule import overdue_kinds
 from services.config import Settings
 from services.errors import InvalidInput
-from services.policy import Action, Principal, Role, case_filter, require
+from services.policy import Action, Principal, Role, case_listing_filter, require
 
 MAX_WINDOW_DAYS = 90
 
@@ -85,7 +85,7 @@ def caseload(
     cases = session.scalars(
         select(Case)
         .options(load_only(*_COLUMNS, raiseload=True))
-        .where(case_filter(principal, Case.agency_id, Case.owner_id), Case.status == "open")
+        .where(case_listing_filter(principal), Case.status == "open")
     ).all()
     owners = {case.owner_id for case in cases} - set(rows)
     if owners:  # cases still owned by someone no longer an active caseworker

@@ -17,6 +17,7 @@ from models.db import make_engine
 from services.cases.enums import CaseStatus, RiskLevel, Stage
 from services.database import downgrade, migrate
 from services.identity.enums import PrincipalKind, Role
+from services.oversight.enums import AlertKind, SubjectType
 from services.referrals.enums import ConsentBasis, ReferralStatus, ServiceType, Urgency
 from tests.databases import empty_database, is_postgres
 
@@ -30,6 +31,9 @@ ENUMERATED: dict[tuple[str, str], type[StrEnum]] = {
     ("referrals", "urgency"): Urgency,
     ("referrals", "consent_given_by"): ConsentBasis,
     ("referral_updates", "author_type"): PrincipalKind,
+    ("read_tracks", "subject_type"): SubjectType,
+    ("alerts", "kind"): AlertKind,
+    ("alerts", "actor_type"): PrincipalKind,
 }
 _QUOTED = re.compile(r"'([^']*)'")
 

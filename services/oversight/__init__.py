@@ -1,0 +1,2 @@
+"""Need-to-know oversight: restricted cases' access lists, break-glass access and its review,
+bulk-read alerts."""
