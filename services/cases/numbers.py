@@ -78,7 +78,8 @@ def assign_case_number(session: Session, case: Case) -> None:
     session.execute(
         update(Case)
         .where(Case.id == case.id)
-        .values(case_number=number)
+        # `updated_at` named so its on-update default does not move it past `created_at`.
+        .values(case_number=number, updated_at=case.updated_at)
         .execution_options(synchronize_session=False)
     )
     # The row already holds it: the object learns it without becoming dirty (no second

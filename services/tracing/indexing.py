@@ -28,4 +28,4 @@ def index_case(
 ) -> None:
     tokens = tokenizer(keyring, settings.planned_case_count).tokens(case_parts(document))
     write_case_tokens(session, tokens, case.id, replace=not new)
-    match_case(session, keyring, settings, case, document, tokens)
+    match_case(session, keyring, settings, case, document, tokens, new=new)

@@ -189,13 +189,22 @@ def match_case(
     case: Case,
     document: Mapping[str, Any],
     tokens: TokenSet,
+    *,
+    new: bool = False,
 ) -> int:
-    """Open tracing requests that may be looking for this child; stores the proposals."""
-    decided = frozenset(
-        session.scalars(
-            select(TracingMatch.request_id).where(
-                TracingMatch.case_id == case.id,
-                TracingMatch.status != MatchStatus.PROPOSED.value,
+    """Open tracing requests that may be looking for this child; stores the proposals.
+
+    `new`: the case was registered in this transaction, so it has no match yet, decided or
+    proposed: two queries per intake that could only come back empty are skipped."""
+    decided: frozenset[uuid.UUID] = (
+        frozenset()
+        if new
+        else frozenset(
+            session.scalars(
+                select(TracingMatch.request_id).where(
+                    TracingMatch.case_id == case.id,
+                    TracingMatch.status != MatchStatus.PROPOSED.value,
+                )
             )
         )
     )
@@ -216,7 +225,7 @@ def match_case(
         exclude=decided,
     )
     if not candidates:
-        return _store(session, [], case_id=case.id)
+        return 0 if new else _store(session, [], case_id=case.id)
     query = case_person(document, case.created_at.date())
     requests = list(
         session.scalars(
