@@ -119,6 +119,8 @@ _CASE = {
         "grandfather_name": None,
         "mother_name": None,
     },
+    "restricted": False,
+    "restriction_reason": None,
     "next_action_kind": None,
     "overdue_items": None,
 }
@@ -218,6 +220,15 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "CaseOut": _CASE,
     "CaseCreated": {**_CASE, "possible_duplicates": [], "duplicate_check": "complete"},
+    "AccessEntryOut": {
+        "case_id": CASE_ID,
+        "user_id": SUPERVISOR_ID,
+        "username": "hadi",
+        "role": "supervisor",
+        "added_by": USER_ID,
+        "added_at": WHEN,
+        "reason": "Covers the case while the owner is on leave",
+    },
     "NoteOut": {
         "id": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
         "case_id": CASE_ID,
