@@ -34,6 +34,9 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Set by an admin's password reset (or creation): the next login only allows changing it."""
+    pending_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """An agency admin's change to an account that reads case content, waiting for a second
+    person (a supervisor of the agency, or a system admin): until then nobody logs in as it."""
     totp_secret: Mapped[bytes | None]
     """TOTP secret sealed with the keyring's `totp` system key (AES-GCM, bound to the user id)."""
     totp_enabled_at: Mapped[datetime | None]

@@ -21,6 +21,7 @@ class Action(StrEnum):
     USER_READ = "user.read"
     USER_UPDATE = "user.update"
     USER_RESET_PASSWORD = "user.reset_password"  # noqa: S105 (an action name)
+    USER_APPROVE = "user.approve"
     API_CLIENT_CREATE = "api_client.create"
     API_CLIENT_LIST = "api_client.list"
     API_CLIENT_DELETE = "api_client.delete"
@@ -29,6 +30,8 @@ class Action(StrEnum):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOGIN_THROTTLED = "auth.login_throttled"
     AUTH_LOGIN_MFA_REQUIRED = "auth.login_mfa_required"
+    AUTH_LOGIN_PENDING_APPROVAL = "auth.login_pending_approval"
+    """The right password for an account whose last change still waits for approval."""
     AUTH_LOGIN_DISTRIBUTED_FAILURES = "auth.login_distributed_failures"
     AUTH_LOGOUT = "auth.logout"
     AUTH_PASSWORD_CHANGE = "auth.password_change"  # noqa: S105 (an action name)

@@ -1,8 +1,16 @@
-"""Schema management: alembic driven from code, so `haven migrate` works from any directory."""
+"""The database around the request's session: transactions of their own, and schema management
+(alembic driven from code, so `haven migrate` works from any directory).
+
+Use cases write in the request's session and only flush; `api/routing.py` commits it. A few
+things must be kept whatever becomes of the request (a login attempt counted before its
+password check, a refusal): those are written with the helpers here, never by calling
+`rollback()` or `commit()` on the request's session from a use case.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -13,9 +21,50 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from models.db import READ_ONLY_OPTION, make_engine
 from services.availability import unavailable_cause
+
+# --- transactions of their own ------------------------------------------------------------
+
+
+@contextmanager
+def own_transaction(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Record something in a transaction of its own, committed when the block ends (rolled back
+    if it raises), whatever becomes of the request: an attempt recorded before its slow check,
+    a refusal the request's rollback must not erase.
+
+    On SQLite every transaction holds the database's write lock, so the request's own
+    transaction must not be open meanwhile: call `end_request_reads` or `abandon_request`
+    first, or the two wait on each other until the busy timeout."""
+    with session_factory() as session, session.begin():
+        yield session
+
+
+def end_request_reads(session: Session) -> None:
+    """End the request's transaction before slow work (an Argon2 check), having only read.
+
+    No transaction, and on SQLite no write lock, is held during the work; ORM objects stay
+    attached and are read again, in a new transaction, on next use. Refuses (a bug) when the
+    session holds changes not yet flushed, which this would silently drop."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_request_reads would discard changes; call it before writing")
+    session.rollback()
+
+
+def abandon_request(session: Session) -> None:
+    """The request is about to fail: drop its transaction now, so what must outlast it can be
+    written in a transaction of its own (`own_transaction`) without waiting for its lock.
+
+    Its ORM objects are detached: read what you need from them BEFORE calling this, so a late
+    attribute access fails loudly instead of silently starting a new transaction (and taking
+    the lock again)."""
+    session.rollback()
+    session.expunge_all()
+
+
+# --- schema management -----------------------------------------------------------------------
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -40,6 +40,7 @@ __all__ = [
     "Role",
     "Scope",
     "allowed",
+    "approver_filter",
     "assignable_roles",
     "can_manage_agency_members",
     "can_see_case",
@@ -91,10 +92,13 @@ ROLE_ACTIONS: Mapping[Action, frozenset[Role]] = {
     # Every staff member may list agencies: caseworkers pick a referral's receiving agency.
     Action.AGENCY_LIST: _ALL_STAFF,
     Action.USER_CREATE: _ADMIN_ROLES,
-    Action.USER_LIST: _ADMIN_ROLES,
+    # Supervisors list only their agency's accounts waiting for approval (`approver_filter`).
+    Action.USER_LIST: _ADMIN_ROLES | {Role.SUPERVISOR},
     Action.USER_READ: _ADMIN_ROLES,
     Action.USER_UPDATE: _ADMIN_ROLES,
     Action.USER_RESET_PASSWORD: _ADMIN_ROLES,
+    # The second person of a two-person account change: never the agency admin who made it.
+    Action.USER_APPROVE: frozenset({Role.SYSTEM_ADMIN, Role.SUPERVISOR}),
     Action.API_CLIENT_CREATE: _ADMIN_ROLES,
     Action.API_CLIENT_LIST: _ADMIN_ROLES,
     Action.API_CLIENT_DELETE: _ADMIN_ROLES,
@@ -380,6 +384,19 @@ def user_filter(principal: Principal, agency_col: Any) -> ColumnElement[bool]:
     if principal.role == Role.SYSTEM_ADMIN and not principal.restricted_to:
         return true()
     if principal.role == Role.AGENCY_ADMIN and not principal.restricted_to:
+        condition: ColumnElement[bool] = agency_col == principal.agency_id
+        return condition
+    return false()
+
+
+def approver_filter(principal: Principal, agency_col: Any) -> ColumnElement[bool]:
+    """Accounts whose pending change this principal may approve (and so may see listed as
+    pending): any for a system admin, its own agency's for a supervisor."""
+    if principal.restricted_to or principal.is_client:
+        return false()
+    if principal.role == Role.SYSTEM_ADMIN:
+        return true()
+    if principal.role == Role.SUPERVISOR:
         condition: ColumnElement[bool] = agency_col == principal.agency_id
         return condition
     return false()

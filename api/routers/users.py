@@ -45,6 +45,7 @@ def user_out(user: User) -> UserOut:
         is_active=user.is_active,
         mfa_enabled=user.totp_enabled_at is not None,
         must_change_password=user.must_change_password,
+        pending_approval=user.pending_approval,
         created_at=user.created_at,
     )
 
@@ -73,7 +74,7 @@ def create_user(body: UserCreate, principal: PrincipalDep, session: SessionDep) 
 @router.get(
     "/users",
     response_model=UserList,
-    summary="List the users you administer",
+    summary="List the users you administer (supervisors: accounts waiting for approval)",
     openapi_extra=requires(Action.USER_LIST),
 )
 def list_users(
@@ -86,9 +87,22 @@ def list_users(
         Query(description="Only users of this agency (within those you administer)."),
     ] = None,
     role: Annotated[Role | None, Query(description="Only users with this role.")] = None,
+    pending_approval: Annotated[
+        bool | None,
+        Query(
+            description="Only accounts waiting for approval (true) or only the others (false). "
+            "A supervisor sees only its agency's accounts waiting for approval, whatever this says."
+        ),
+    ] = None,
 ) -> UserList:
     page = admin.list_users(
-        session, principal, limit=limit, cursor=cursor, agency_id=agency_id, role=role
+        session,
+        principal,
+        limit=limit,
+        cursor=cursor,
+        agency_id=agency_id,
+        role=role,
+        pending_approval=pending_approval,
     )
     return UserList(items=[user_out(u) for u in page.items], next_cursor=page.next_cursor)
 
@@ -117,6 +131,19 @@ def update_user(
         raise InvalidInput.field(("body",), "give is_active or role")
     user = admin.update_user(session, principal, user_id, is_active=body.is_active, role=body.role)
     return user_out(user)
+
+
+@router.post(
+    "/users/{user_id}/approve",
+    response_model=UserOut,
+    summary="Approve an agency admin's change to an account that reads case content",
+    description="By a supervisor of the user's agency (not the user itself) or a system admin. "
+    "Until then the account is `pending_approval` and nobody can log in as it.",
+    responses={409: {**CONFLICT[409], "description": "Nothing waits for approval"}},
+    openapi_extra=requires(Action.USER_APPROVE),
+)
+def approve_user(user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> UserOut:
+    return user_out(admin.approve_user(session, principal, user_id))
 
 
 @router.post(

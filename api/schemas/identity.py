@@ -131,8 +131,8 @@ class MfaEnrolRequest(Strict):
         default=None,
         min_length=1,
         max_length=1024,
-        description="Your current password: required unless the token is restricted to "
-        "`mfa.enrol`.",
+        description="Your current password: always required, even with a token restricted "
+        "to `mfa.enrol`, so a token alone cannot bind an authenticator to the account.",
     )
 
 
@@ -207,6 +207,12 @@ class UserOut(BaseModel):
     mfa_enabled: bool = Field(description="True when the user's second factor (TOTP) is on.")
     must_change_password: bool = Field(
         description="True until the user replaces a password an administrator handed over."
+    )
+    pending_approval: bool = Field(
+        description="True while an agency admin's change to this account (creating it, a role "
+        "that reads case content, a password or second-factor reset) waits for approval by a "
+        "supervisor of the agency or a system admin (`POST /users/{id}/approve`); until then "
+        "nobody can log in as it."
     )
     created_at: datetime = Field(description="When the account was created (UTC).")
 

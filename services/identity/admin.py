@@ -3,6 +3,13 @@
 Every function asks the policy first (`require`: may this role ever do it, else 403), then loads
 records through `user_filter`, so an agency admin meets another agency's users and clients as
 404, exactly as if they did not exist. An admin manages only users whose role it could assign.
+
+Two-person account changes: an agency admin who creates a caseworker or supervisor, changes a
+user's role into one of those, or resets such a user's password or second factor, would
+otherwise hold an account that reads the agency's cases (they know the password they set). So
+such a change leaves the account `pending_approval`: nobody can log in as it, and no token of it
+works, until a supervisor of the agency (not the user itself) or a system admin approves it
+(`approve_user`). A system admin's changes take effect at once.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -35,6 +42,7 @@ from services.kit.cursor import Keyset, SortKey
 from services.kit.pages import Page, check_limit
 from services.policy import (
     Principal,
+    approver_filter,
     assignable_roles,
     can_manage_agency_members,
     not_found,
@@ -91,6 +99,15 @@ def list_agencies(
 
 # --- users ---------------------------------------------------------------------------------
 
+CASE_CONTENT_ROLES = frozenset({Role.SUPERVISOR.value, Role.CASEWORKER.value})
+"""Roles that read children's case files: taking over such an account reaches case content."""
+
+
+def needs_approval(principal: Principal, target_role: str) -> bool:
+    """Whether this principal's change to an account of `target_role` waits for a second person:
+    an agency admin's, to an account that reads case content."""
+    return principal.role == Role.AGENCY_ADMIN and target_role in CASE_CONTENT_ROLES
+
 
 def _check_manageable_role(principal: Principal, role: str, action: Action) -> None:
     if Role(role) not in assignable_roles(principal):
@@ -137,6 +154,7 @@ def create_user(
         role=Role(role).value,
         agency_id=agency.id,
         must_change_password=must_change_password,
+        pending_approval=needs_approval(principal, Role(role).value),
     )
     session.add(user)
     session.flush()
@@ -146,7 +164,11 @@ def create_user(
         Action.USER_CREATE,
         resource_type="user",
         resource_id=user.id,
-        detail={"role": user.role, "agency_id": str(agency.id)},
+        detail={
+            "role": user.role,
+            "agency_id": str(agency.id),
+            "pending_approval": user.pending_approval,
+        },
     )
     return user
 
@@ -159,10 +181,15 @@ def list_users(
     cursor: str | None,
     agency_id: uuid.UUID | None = None,
     role: str | None = None,
+    pending_approval: bool | None = None,
 ) -> Page[User]:
+    """Admins list the users they administer; a supervisor lists only its agency's accounts
+    waiting for approval (whatever the filters say), so it can find what to approve."""
     require(principal, Action.USER_LIST)
     limit = check_limit(limit)
-    query = select(User).where(user_filter(principal, User.agency_id))
+    query = select(User).where(_listable(principal))
+    if pending_approval is not None:
+        query = query.where(User.pending_approval.is_(pending_approval))
     if agency_id is not None:
         query = query.where(User.agency_id == agency_id)
     if role is not None:
@@ -177,6 +204,15 @@ def list_users(
         detail={"count": len(page.items)},
     )
     return page
+
+
+def _listable(principal: Principal) -> ColumnElement[bool]:
+    if principal.role == Role.SUPERVISOR:
+        waiting: ColumnElement[bool] = approver_filter(principal, User.agency_id) & (
+            User.pending_approval.is_(True)
+        )
+        return waiting
+    return user_filter(principal, User.agency_id)
 
 
 def get_user(
@@ -216,6 +252,9 @@ def update_user(
         detail["role"] = {"from": user.role, "to": role}
         user.role = Role(role).value
         changed.append("role")
+        if needs_approval(principal, user.role):
+            user.pending_approval = True
+            detail["pending_approval"] = True
         # A token carries what its holder could do when it was issued (and which steps, such as
         # a second factor the new role requires, were asked for then): a new role starts from a
         # new login.
@@ -247,28 +286,25 @@ def generate_temporary_password() -> str:
     return "-".join(raw[i : i + 6] for i in range(0, 24, 6))
 
 
-CASE_CONTENT_ROLES = frozenset({Role.SUPERVISOR.value, Role.CASEWORKER.value})
-"""Roles that read children's case files: taking over such an account reaches case content."""
-
-
 def reset_password(
     session: Session, principal: Principal, user_id: uuid.UUID, *, reset_mfa: bool
 ) -> tuple[User, str]:
     """A temporary password that must be changed at the next login; every token dies; the
     account's login throttle is forgiven. `reset_mfa` also removes a lost second factor.
 
-    Only a system admin may remove another user's second factor: with it gone, whoever holds
-    the temporary password holds the account, so an agency admin could otherwise read any of
-    their supervisors' or caseworkers' cases by resetting them. Every reset is audited with
-    `detail.reset_mfa` and `detail.target_role` (and `case_content_role`), for the auditors to
-    filter on."""
+    With the second factor gone, whoever holds the temporary password holds the account. So an
+    agency admin may remove it only where a second person must approve the reset (a caseworker
+    or supervisor, left `pending_approval`); any other account's second factor only a system
+    admin removes. Every reset is audited with `detail.reset_mfa`, `detail.target_role`
+    (and `case_content_role`, `pending_approval`), for the auditors to filter on."""
     user = get_user(session, principal, user_id, Action.USER_RESET_PASSWORD)
     _check_manageable_role(principal, user.role, Action.USER_RESET_PASSWORD)
     if user.id == principal.id:
         raise Conflict("Change your own password with POST /auth/password.")
-    if reset_mfa and principal.role != Role.SYSTEM_ADMIN:
+    pending = needs_approval(principal, user.role)
+    if reset_mfa and principal.role != Role.SYSTEM_ADMIN and not pending:
         raise Forbidden(
-            "Only a system admin may remove another user's second factor.",
+            "Only a system admin may remove the second factor of this account.",
             action=Action.USER_RESET_PASSWORD,
             resource_type="user",
             resource_id=user.id,
@@ -277,6 +313,8 @@ def reset_password(
     temporary = generate_temporary_password()
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
+    if pending:
+        user.pending_approval = True
     revoked = revoke_user_tokens(session, user.id)
     throttle.clear_account(session, throttle.account_key(user.username))
     fields = ["password"]
@@ -296,9 +334,45 @@ def reset_password(
             "reset_mfa": reset_mfa,
             "target_role": target_role,
             "case_content_role": target_role in CASE_CONTENT_ROLES,
+            "pending_approval": user.pending_approval,
         },
     )
     return user, temporary
+
+
+def approve_user(session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+    """The second person's approval of a pending account change: the account works again.
+
+    A system admin approves any account, a supervisor its own agency's (another agency's is
+    404); nobody approves their own account."""
+    action = Action.USER_APPROVE
+    require(principal, action)
+    user = session.scalar(
+        select(User).where(User.id == user_id, approver_filter(principal, User.agency_id))
+    )
+    if user is None:
+        raise not_found(action, "user", user_id)
+    if user.id == principal.id:
+        raise Forbidden(
+            "Nobody approves a change to their own account.",
+            action=action,
+            resource_type="user",
+            resource_id=user.id,
+        )
+    if not user.pending_approval:
+        raise Conflict("This account has no change waiting for approval.")
+    user.pending_approval = False
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        action,
+        resource_type="user",
+        resource_id=user.id,
+        fields=["pending_approval"],
+        detail={"role": user.role, "agency_id": str(user.agency_id)},
+    )
+    return user
 
 
 # --- partner API clients ------------------------------------------------------------------

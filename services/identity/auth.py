@@ -12,6 +12,7 @@ never the name tried, never a password).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from services.audit.enums import ActorType
 from services.config import Settings
 from services.crypto import Keyring, passwords
 from services.crypto.passwords import DUMMY_HASH, hash_password, verify_and_upgrade
+from services.database import abandon_request, end_request_reads
 from services.errors import (
     Conflict,
     Forbidden,
@@ -80,23 +82,6 @@ def _find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == normalise_username(username)))
 
 
-def _release(session: Session) -> None:
-    """End the request's transaction before writing in our own: the request is about to fail
-    (and be rolled back) anyway, and on SQLite its open transaction holds the write lock the
-    own-transaction write needs. Read what you need from ORM objects BEFORE calling this: the
-    objects are detached, so a late attribute access fails loudly instead of silently starting
-    a new transaction (and taking the lock again)."""
-    session.rollback()
-    session.expunge_all()
-
-
-def _end_reads(session: Session) -> None:
-    """End the transaction before a slow Argon2 check. Nothing was written yet; on SQLite every
-    transaction holds the database write lock (BEGIN IMMEDIATE), which must not be held while
-    hashing. ORM objects stay attached and are read again, in a new transaction, on next use."""
-    session.rollback()
-
-
 def _begin_attempt(
     session_factory: sessionmaker[Session],
     settings: Settings,
@@ -109,8 +94,8 @@ def _begin_attempt(
 ) -> throttle.Attempt:
     """Record the attempt before its slow check (see `throttle`); 429 when over a limit.
 
-    The caller has ended the request's transaction first (`_end_reads`/`_release`): on SQLite
-    the attempt's own transaction needs the write lock."""
+    The caller has ended the request's transaction first (`end_request_reads` or
+    `abandon_request`): on SQLite the attempt's own transaction needs the write lock."""
     attempt = throttle.begin_attempt(session_factory, settings, key=key, address=address)
     if attempt.retry_after is not None:
         audit.record_refusal(
@@ -169,11 +154,11 @@ def login(
     user = _find_user(session, username)
     user_id = user.id if user is not None else None
     encoded = user.password_hash if user is not None else DUMMY_HASH
-    _end_reads(session)
+    end_request_reads(session)
     attempt = _begin_attempt(session_factory, settings, key=key, address=address, user_id=user_id)
 
     def fail() -> Unauthenticated:
-        _release(session)
+        abandon_request(session)
         _alert_if_distributed(session_factory, settings, attempt, user_id)
         return Unauthenticated(
             WRONG_CREDENTIALS,
@@ -188,39 +173,19 @@ def login(
     # The user is read again in a new transaction; a password changed meanwhile is a failure.
     if not ok or not user.is_active or user.password_hash != encoded:
         raise fail()
-
+    if user.pending_approval:
+        raise _pending(session, session_factory, attempt, user_id)
     if user.totp_enabled_at is not None:
-        if recovery_code:
-            if not mfa.consume_recovery_code(session, user, recovery_code):
-                raise fail()
-            audit.record(
-                session,
-                user_actor(user),
-                Action.MFA_RECOVERY_CODE_USED,
-                resource_type="user",
-                resource_id=user.id,
-                detail={"remaining": mfa.remaining_recovery_codes(session, user.id)},
-            )
-        elif totp_code:
-            if not mfa.consume_code(session, keyring, user, totp_code):
-                raise fail()
-        else:
-            # The right password without the code: audited, but not counted as a failure (a
-            # user who forgot to type the code must not lock themselves out; whoever sent it
-            # learns nothing they did not know).
-            _release(session)
-            throttle.forget(session_factory, attempt)
-            audit.record_refusal(
-                session_factory,
-                audit.anonymous(),
-                Action.AUTH_LOGIN_MFA_REQUIRED,
-                resource_type="user",
-                resource_id=user_id,
-            )
-            raise InvalidInput.field(
-                ("body", "totp_code"),
-                "a second-factor code (or a recovery_code) is required for this account",
-            )
+        _check_second_factor(
+            session,
+            session_factory,
+            keyring,
+            user,
+            attempt,
+            totp_code=totp_code,
+            recovery_code=recovery_code,
+            fail=fail,
+        )
 
     if upgraded is not None:
         user.password_hash = upgraded
@@ -236,6 +201,72 @@ def login(
         detail={"restricted_to": sorted(steps)} if steps else None,
     )
     return LoginResult(token=token, user_id=user.id, restricted_to=steps)
+
+
+def _check_second_factor(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    user: User,
+    attempt: throttle.Attempt,
+    *,
+    totp_code: str | None,
+    recovery_code: str | None,
+    fail: Callable[[], Unauthenticated],
+) -> None:
+    """At login, after the right password: a recovery code or a TOTP code, else a refusal."""
+    if recovery_code:
+        if not mfa.consume_recovery_code(session, user, recovery_code):
+            raise fail()
+        audit.record(
+            session,
+            user_actor(user),
+            Action.MFA_RECOVERY_CODE_USED,
+            resource_type="user",
+            resource_id=user.id,
+            detail={"remaining": mfa.remaining_recovery_codes(session, user.id)},
+        )
+    elif totp_code:
+        if not mfa.consume_code(session, keyring, user, totp_code):
+            raise fail()
+    else:
+        # The right password without the code: audited, but not counted as a failure (a user
+        # who forgot to type the code must not lock themselves out; whoever sent it learns
+        # nothing they did not know).
+        user_id = user.id
+        abandon_request(session)
+        throttle.forget(session_factory, attempt)
+        audit.record_refusal(
+            session_factory,
+            audit.anonymous(),
+            Action.AUTH_LOGIN_MFA_REQUIRED,
+            resource_type="user",
+            resource_id=user_id,
+        )
+        raise InvalidInput.field(
+            ("body", "totp_code"),
+            "a second-factor code (or a recovery_code) is required for this account",
+        )
+
+
+def _pending(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    attempt: throttle.Attempt,
+    user_id: uuid.UUID | None,
+) -> Unauthenticated:
+    """The right password for an account whose last change (by an agency admin) waits for a
+    second person's approval. Answered exactly like a wrong password: whoever made the change
+    knows the password, and must learn nothing from trying it. Audited under its own action,
+    which is the reason; not counted as a failed guess (the password was right)."""
+    abandon_request(session)
+    throttle.forget(session_factory, attempt)
+    return Unauthenticated(
+        WRONG_CREDENTIALS,
+        action=Action.AUTH_LOGIN_PENDING_APPROVAL,
+        resource_type="user",
+        resource_id=user_id,
+    )
 
 
 def logout(session: Session, principal: Principal) -> None:
@@ -287,7 +318,7 @@ def _reauthenticate(
     key = throttle.account_key(user.username)
     address = current_request().client_address
     actor, user_id, encoded = user_actor(user), user.id, user.password_hash
-    _end_reads(session)
+    end_request_reads(session)
     attempt = _begin_attempt(
         session_factory,
         settings,
@@ -299,7 +330,7 @@ def _reauthenticate(
     )
     ok, upgraded = verify_and_upgrade(password, encoded)
     if not ok or user.password_hash != encoded:
-        _release(session)
+        abandon_request(session)
         audit.record_refusal(
             session_factory,
             actor,
@@ -375,29 +406,26 @@ def enrol_mfa(
     *,
     password: str | None,
 ) -> mfa.Enrolment:
-    """Start enrolment. A token restricted to `mfa.enrol` (just issued after the password, at
-    login) needs nothing more; any other token needs the current password, so a stolen token
-    cannot bind the thief's authenticator to the account."""
+    """Start enrolment; always with the current password, whatever the token. A token alone,
+    even one restricted to `mfa.enrol` and issued moments ago, must not bind an authenticator to
+    the account: whoever stole or was handed it would own the account's second factor."""
     _require_step(principal, MFA_ENROL, Action.MFA_ENROL)
     user = _load_self(session, principal)
     if user.totp_enabled_at is not None:
         raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
-    if MFA_ENROL not in principal.restricted_to:
-        if not password:
-            raise InvalidInput.field(
-                ("body", "password"), "your current password is required to enrol"
-            )
-        _reauthenticate(
-            session,
-            session_factory,
-            settings,
-            user,
-            password,
-            field="password",
-            action=Action.MFA_ENROL,
-        )
-        if user.totp_enabled_at is not None:  # enabled meanwhile, by another request
-            raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
+    if not password:
+        raise InvalidInput.field(("body", "password"), "your current password is required to enrol")
+    _reauthenticate(
+        session,
+        session_factory,
+        settings,
+        user,
+        password,
+        field="password",
+        action=Action.MFA_ENROL,
+    )
+    if user.totp_enabled_at is not None:  # enabled meanwhile, by another request
+        raise Conflict("A second factor is already enabled; disable it first to enrol anew.")
     enrolment = mfa.start_enrolment(session, keyring, user, issuer=settings.totp_issuer)
     audit.record(session, principal, Action.MFA_ENROL, resource_type="user", resource_id=user.id)
     return enrolment
@@ -498,7 +526,7 @@ def client_credentials(
     live = client is not None and client.revoked_at is None
     stored = client.secret_hash if client is not None and live else None
     known_id = client.id if client is not None else None
-    _end_reads(session)
+    end_request_reads(session)
     attempt = throttle.begin_attempt(session_factory, settings, key=key, address=address)
     if attempt.retry_after is not None:
         audit.record_refusal(
@@ -520,7 +548,7 @@ def client_credentials(
     if client is not None and (client.revoked_at is not None or client.secret_hash != stored):
         live = False  # revoked or re-keyed meanwhile
     if client is None or not live or not ok:
-        _release(session)
+        abandon_request(session)
         audit.record_refusal(
             session_factory,
             audit.anonymous(),
@@ -534,7 +562,7 @@ def client_credentials(
     requested = parse_scopes(scope)
     if not requested <= granted:
         actor = _client_actor(client, granted)
-        _release(session)
+        abandon_request(session)
         throttle.forget(session_factory, attempt)  # the right secret: not a failure
         audit.record_refusal(
             session_factory,

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.base import utcnow
 from models.identity import LoginFailure
 from services.config import Settings
+from services.database import own_transaction
 from services.identity.rules import normalise_username
 
 
@@ -162,13 +163,13 @@ def begin_attempt(
     than the window."""
     now = utcnow()
     window = _window(settings)
-    with session_factory() as session, session.begin():
+    with own_transaction(session_factory) as session:
         session.execute(delete(LoginFailure).where(LoginFailure.at <= now - window))
         row = LoginFailure(account_key=key, client_address=address, at=now)
         session.add(row)
         session.flush()
         attempt_id = row.id
-    with session_factory() as session, session.begin():
+    with own_transaction(session_factory) as session:
         wait = retry_after(session, settings, key=key, address=address, exclude=attempt_id)
         if wait is not None:
             session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
@@ -206,7 +207,7 @@ def succeeded(session: Session, attempt: Attempt) -> None:
 def forget(session_factory: sessionmaker[Session], attempt: Attempt) -> None:
     """Not a failure after all (e.g. the right password, but the second factor is missing),
     though the request fails: delete the attempt's row in a transaction of its own."""
-    with session_factory() as session, session.begin():
+    with own_transaction(session_factory) as session:
         session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.id))
 
 

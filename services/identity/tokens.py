@@ -82,7 +82,7 @@ def issue_client_token(
 
 def resolve_token(session: Session, value: str | None, settings: Settings) -> Principal:
     """The principal behind a bearer token, or `Unauthenticated` (missing, unknown, expired,
-    idle too long, revoked, or its user or client deactivated)."""
+    idle too long, revoked, its user or client deactivated, or its user pending approval)."""
     if not value or not value.startswith(TOKEN_PREFIX) or len(value) > 200:
         raise Unauthenticated("A valid bearer token is required.")
     found = session.execute(
@@ -100,7 +100,9 @@ def resolve_token(session: Session, value: str | None, settings: Settings) -> Pr
         if now - row.last_used_at > timedelta(minutes=settings.token_idle_minutes):
             raise Unauthenticated("The token expired after inactivity; log in again.")
         user = joined_user
-        if user is None or not user.is_active:
+        # A pending account has no live token (every path to pending ends them); refusing it
+        # here as well means none can appear by a path added later.
+        if user is None or not user.is_active or user.pending_approval:
             raise Unauthenticated("The token is invalid, expired or revoked.")
         principal = Principal(
             kind=PrincipalKind.USER,

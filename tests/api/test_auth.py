@@ -14,6 +14,7 @@ from api.app import create_app
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.identity import AccessToken, LoginFailure, User
+from services import database
 from services.config import Settings
 from services.crypto import passwords
 from services.identity import auth as auth_service
@@ -394,7 +395,7 @@ def test_no_transaction_is_open_while_hashing(
     """The slow Argon2 check must not hold the database (on SQLite: the write lock)."""
     make_user(db, make_agency(db), Role.CASEWORKER, username="amal")
     sessions: list[Session] = []
-    real_end, real_verify = auth_service._end_reads, passwords.verify_and_upgrade
+    real_end, real_verify = database.end_request_reads, passwords.verify_and_upgrade
     open_during_hash: list[bool] = []
 
     def end_reads(session: Session) -> None:
@@ -405,7 +406,7 @@ def test_no_transaction_is_open_while_hashing(
         open_during_hash.append(sessions[-1].in_transaction())
         return real_verify(password, encoded)
 
-    monkeypatch.setattr(auth_service, "_end_reads", end_reads)
+    monkeypatch.setattr(auth_service, "end_request_reads", end_reads)
     monkeypatch.setattr(auth_service, "verify_and_upgrade", verify)
     assert login(client, "amal").status_code == 200
     assert login(client, "nobody", "wrong passphrase!!").status_code == 401

@@ -235,7 +235,7 @@ def test_wrong_passwords_at_enrolment_are_throttled(
     assert locked.status_code == 429 and "Retry-After" in locked.headers
 
 
-def test_a_token_restricted_to_enrolment_needs_no_password(
+def test_a_token_restricted_to_enrolment_still_needs_the_password(
     runtime: Runtime, tmp_path_factory: pytest.TempPathFactory, db: Session
 ) -> None:
     settings = make_settings(
@@ -254,7 +254,13 @@ def test_a_token_restricted_to_enrolment_needs_no_password(
     with TestClient(create_app(runtime=strict), raise_server_exceptions=False) as http:
         response = login(http, "layla")
         assert response.json()["restricted_to"] == ["mfa.enrol"]
-        enrolled = http.post(ENROL, headers=bearer(response))
+        headers = bearer(response)
+        bare = http.post(ENROL, headers=headers)
+        assert bare.status_code == 422
+        assert bare.json()["errors"][0]["loc"] == ["body", "password"]
+        wrong = http.post(ENROL, json={"password": "not my passphrase"}, headers=headers)
+        assert wrong.status_code == 422
+        enrolled = http.post(ENROL, json={"password": TEST_PASSWORD}, headers=headers)
         assert enrolled.status_code == 200, enrolled.text
 
 
@@ -269,10 +275,12 @@ def _enrolled(client: TestClient, username: str) -> None:
     assert confirmed.status_code == 200
 
 
-@pytest.mark.parametrize("target_role", [Role.SUPERVISOR, Role.CASEWORKER, Role.AGENCY_ADMIN])
-def test_an_agency_admin_cannot_remove_a_second_factor(
-    client: TestClient, db: Session, settings: Settings, target_role: Role
+def test_an_agency_admin_cannot_remove_another_admins_second_factor(
+    client: TestClient, db: Session, settings: Settings
 ) -> None:
+    """No second person approves changes to an admin account, so its factor stays with the
+    system admin."""
+    target_role = Role.AGENCY_ADMIN
     agency = make_agency(db)
     admin = user_headers(db, make_user(db, agency, Role.AGENCY_ADMIN), settings)
     target = make_user(db, agency, target_role, username="target")
@@ -283,10 +291,35 @@ def test_an_agency_admin_cannot_remove_a_second_factor(
     assert refused.status_code == 403
     assert "system admin" in refused.json()["detail"]
     db.refresh(target)
+    assert not target.pending_approval
     assert target.totp_enabled_at is not None
     assert passwords.verify_password(TEST_PASSWORD, target.password_hash)  # nothing changed
     [denied] = events(db, "user.reset_password")
     assert denied.outcome == "denied" and denied.resource_id == str(target.id)
+
+
+@pytest.mark.parametrize("target_role", [Role.SUPERVISOR, Role.CASEWORKER])
+def test_an_agency_admin_removes_a_second_factor_only_with_a_second_persons_approval(
+    client: TestClient, db: Session, settings: Settings, target_role: Role
+) -> None:
+    agency = make_agency(db)
+    admin = user_headers(db, make_user(db, agency, Role.AGENCY_ADMIN), settings)
+    approver = user_headers(db, make_user(db, agency, Role.SUPERVISOR), settings)
+    target = make_user(db, agency, target_role, username="target")
+    _enrolled(client, "target")
+    reset = client.post(
+        f"{API}/users/{target.id}/reset-password", json={"reset_mfa": True}, headers=admin
+    )
+    assert reset.status_code == 200, reset.text
+    temporary = reset.json()["temporary_password"]
+    db.refresh(target)
+    assert target.totp_enabled_at is None and target.pending_approval
+    # The admin holds a password and no second factor stands in the way, yet:
+    assert login(client, "target", temporary).status_code == 401
+    approved = client.post(f"{API}/users/{target.id}/approve", headers=approver)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["pending_approval"] is False
+    assert login(client, "target", temporary).status_code == 200
 
 
 def test_resets_are_audited_with_the_target_role_and_the_mfa_flag(

@@ -45,12 +45,10 @@ def actions(db: Session) -> list[str]:
 
 
 def enrol(
-    client: TestClient, headers: dict[str, str], password: str | None = TEST_PASSWORD
+    client: TestClient, headers: dict[str, str], password: str = TEST_PASSWORD
 ) -> dict[str, object]:
-    """A full token needs the current password to enrol; a token restricted to `mfa.enrol`
-    (pass `password=None`) does not."""
-    sent = {"password": password} if password is not None else None
-    response = client.post(f"{API}/auth/mfa/enrol", json=sent, headers=headers)
+    """Enrolment always needs the current password, whatever the token."""
+    response = client.post(f"{API}/auth/mfa/enrol", json={"password": password}, headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
@@ -214,7 +212,13 @@ def test_a_role_that_requires_mfa_gets_a_token_good_only_for_enrolment(
         headers=headers,
     )
     assert change.status_code == 403
-    secret = str(enrol(mfa_client, headers, password=None)["secret"])
+    # Even this token, just issued after the password, does not enrol without it:
+    for sent in (None, {}, {"password": "not my passphrase"}):
+        refused = mfa_client.post(f"{API}/auth/mfa/enrol", json=sent, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["loc"] == ["body", "password"]
+    assert mfa_client.get(ME, headers=headers).json()["mfa_enabled"] is False
+    secret = str(enrol(mfa_client, headers)["secret"])
     confirmed = mfa_client.post(
         f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=headers
     )
@@ -233,7 +237,7 @@ def test_removing_the_second_factor_restricts_every_live_token_of_the_user(
 ) -> None:
     layla = make_user(db, make_agency(db), Role.SUPERVISOR, username="layla")
     first = bearer(login(mfa_client, "layla"))
-    secret = str(enrol(mfa_client, first, password=None)["secret"])
+    secret = str(enrol(mfa_client, first)["secret"])
     mfa_client.post(f"{API}/auth/mfa/confirm", json={"code": code_for(secret)}, headers=first)
     second = bearer(login(mfa_client, "layla", totp_code=code_for(secret, 1)))
     assert mfa_client.get(f"{API}/agencies", headers=second).status_code == 200
@@ -337,6 +341,7 @@ def test_an_admin_reset_forces_a_new_password_at_next_login(
 ) -> None:
     agency = make_agency(db)
     make_user(db, agency, Role.AGENCY_ADMIN, username="boss")
+    make_user(db, agency, Role.SUPERVISOR, username="sup")
     worker = make_user(db, agency, Role.CASEWORKER, username="amal")
     admin = bearer(login(client, "boss"))
     before = bearer(login(client, "amal"))
@@ -346,6 +351,10 @@ def test_an_admin_reset_forces_a_new_password_at_next_login(
     assert len(temporary) >= 20 and reset.json()["user_id"] == str(worker.id)
     assert client.get(ME, headers=before).status_code == 401  # every token died
     assert login(client, "amal").status_code == 401
+    # An agency admin's reset of a caseworker waits for a second person.
+    assert login(client, "amal", temporary).status_code == 401
+    approver = bearer(login(client, "sup"))
+    assert client.post(f"{API}/users/{worker.id}/approve", headers=approver).status_code == 200
     response = login(client, "amal", temporary)
     assert response.json()["restricted_to"] == ["password.change"]
     headers = bearer(response)

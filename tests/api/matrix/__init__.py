@@ -11,6 +11,9 @@ The world
     `a.client_read` (`referrals:read` only), likewise `b.client`, `b.client_read`. Finally
     `a.restricted`: a supervisor of `a` whose token is restricted to the first-login steps
     (`password.change`, `mfa.enrol`), which must be refused (403) everywhere else.
+    And `a.pending`: a supervisor of `a` whose account waits for a second person's approval
+    (an agency admin's change), holding a token all the same: it must be refused (401)
+    everywhere a token is checked. `expect()` says so for it unless told otherwise.
     Every principal holds a live token (`world.headers[key]`); everything is rolled back after
     the test.
 
@@ -32,7 +35,8 @@ How to add entries (one module per area: `identity.py`, `cases.py`, `referrals.p
     - `expect`: the status per principal, built with `expect(ok=..., not_found=..., ...)`:
       `OK` ("2xx": any 2xx), `403` (the role or scopes may never do it), `404` (the record is
       not visible to it), or another code where the contract says so. Every principal must
-      have an expectation; `expect()` fills the unnamed ones with `default` (403).
+      have an expectation; `expect()` fills the unnamed ones with `default` (403), and
+      `a.pending` with 401.
       Use the key helpers: `keys("a", roles=("supervisor",))`, `STAFF`, `CLIENTS`, ...
 
     Example::
@@ -76,6 +80,7 @@ AGENCIES = ("a", "b")
 STAFF_ROLES = ("system_admin", "agency_admin", "supervisor", "caseworker", "caseworker2", "auditor")
 CLIENT_KINDS = ("client", "client_read")
 RESTRICTED = "a.restricted"
+PENDING = "a.pending"
 
 
 def keys(*agencies: str, roles: Iterable[str] = STAFF_ROLES + CLIENT_KINDS) -> tuple[str, ...]:
@@ -87,7 +92,7 @@ STAFF = keys(*AGENCIES, roles=STAFF_ROLES)
 CLIENTS = keys(*AGENCIES, roles=CLIENT_KINDS)
 SYSTEM_ADMINS = keys(*AGENCIES, roles=("system_admin",))
 USERS = (*STAFF, RESTRICTED)
-PRINCIPALS: tuple[str, ...] = (*STAFF, *CLIENTS, RESTRICTED)
+PRINCIPALS: tuple[str, ...] = (*STAFF, *CLIENTS, RESTRICTED, PENDING)
 """Every principal of the world, in the order they are tried."""
 
 FULL_SCOPES = frozenset({"referrals:read", "referrals:respond"})
@@ -132,6 +137,7 @@ def expect(
     (`a_caseworker=409`).
     """
     result: dict[str, Expected] = dict.fromkeys(PRINCIPALS, default)
+    result[PENDING] = 401  # no token of a pending account works
     for key in ok:
         result[key] = OK
     for key in not_found:
@@ -205,6 +211,11 @@ def build_world(db: Session, settings: Settings, runtime: Runtime, http: TestCli
     headers[RESTRICTED] = _bearer(
         issue_user_token(db, restricted, settings, restricted_to=RESTRICTED_STEPS).value
     )
+    pending = make_user(db, agencies["a"], Role.SUPERVISOR)
+    pending.pending_approval = True
+    users[PENDING] = pending
+    # Issued directly: no login would give a pending account a token.
+    headers[PENDING] = _bearer(issue_user_token(db, pending, settings).value)
     db.flush()
     return World(db, settings, runtime, http, agencies, users, clients, headers)
 

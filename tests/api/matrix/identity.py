@@ -8,9 +8,11 @@ import time
 from models.base import utcnow
 from services.crypto import totp
 from services.identity import mfa
+from services.policy import Role
 from tests.api.matrix import (
     CLIENTS,
     OK,
+    PENDING,
     PRINCIPALS,
     RESTRICTED,
     STAFF,
@@ -18,14 +20,19 @@ from tests.api.matrix import (
     USERS,
     Call,
     Entry,
+    Expected,
     World,
     expect,
+    keys,
 )
 from tests.factories import API, TEST_PASSWORD
 
 MEMBER_ADMINS_A = (*SYSTEM_ADMINS, "a.agency_admin")
 """Who may administer agency `a`'s users and clients; `b.agency_admin` meets them as 404."""
 EVERYONE = dict.fromkeys(PRINCIPALS, OK)
+"""Routes that read no bearer token: whatever the caller sends, they answer."""
+EVERY_TOKEN: dict[str, Expected] = {**EVERYONE, PENDING: 401}
+"""Every live token, and only a live one: a pending account's token is dead."""
 FULL_USERS = STAFF  # users whose token is not restricted
 NEW_PASSWORD_PREFIX = "matrix passphrase "
 
@@ -89,6 +96,13 @@ def _target_user(world: World, who: str) -> Call:
     return Call(path={"user_id": world.new_user("a").id})
 
 
+def _pending_user(world: World, who: str) -> Call:
+    user = world.new_user("a", Role.SUPERVISOR)
+    user.pending_approval = True
+    world.db.flush()
+    return Call(path={"user_id": user.id})
+
+
 def _deactivate_user(world: World, who: str) -> Call:
     return Call(path={"user_id": world.new_user("a").id}, json={"is_active": False})
 
@@ -113,11 +127,11 @@ ENTRIES = [
     # Login and the token endpoint take no bearer token: everyone (any header) gets in.
     Entry("POST", f"{API}/auth/login", _login, EVERYONE),
     Entry("POST", f"{API}/auth/token", _token, EVERYONE),
-    Entry("POST", f"{API}/auth/logout", lambda w, who: Call(), EVERYONE),
-    Entry("GET", f"{API}/auth/me", lambda w, who: Call(), EVERYONE),
+    Entry("POST", f"{API}/auth/logout", lambda w, who: Call(), EVERY_TOKEN),
+    Entry("GET", f"{API}/auth/me", lambda w, who: Call(), EVERY_TOKEN),
     # The caller's own account: staff only; a restricted token may do exactly its steps.
     Entry("POST", f"{API}/auth/password", _password, expect(ok=USERS)),
-    # A full token enrols with the current password; the restricted one needs none (ignored).
+    # Every token enrols with the current password, the restricted one too.
     Entry(
         "POST",
         f"{API}/auth/mfa/enrol",
@@ -135,15 +149,24 @@ ENTRIES = [
     ),
     Entry("GET", f"{API}/agencies", lambda w, who: Call(), expect(ok=STAFF)),
     Entry("POST", f"{API}/users", _new_user_body, expect(ok=MEMBER_ADMINS_A)),
+    # Supervisors list only their agency's accounts waiting for approval.
     Entry(
         "GET",
         f"{API}/users",
         lambda w, who: Call(),
-        expect(ok=(*SYSTEM_ADMINS, "a.agency_admin", "b.agency_admin")),
+        expect(ok=(*SYSTEM_ADMINS, *keys(roles=("agency_admin", "supervisor")))),
     ),
     Entry("GET", f"{API}/users/{{user_id}}", _target_user, ADMIN_OF_A),
     Entry("PATCH", f"{API}/users/{{user_id}}", _deactivate_user, ADMIN_OF_A),
     Entry("POST", f"{API}/users/{{user_id}}/reset-password", _target_user, ADMIN_OF_A),
+    # The second person of an agency admin's account change: a supervisor of the agency or a
+    # system admin; never an admin of the agency (who made the change), never another agency.
+    Entry(
+        "POST",
+        f"{API}/users/{{user_id}}/approve",
+        _pending_user,
+        expect(ok=(*SYSTEM_ADMINS, "a.supervisor"), not_found=("b.supervisor",)),
+    ),
     Entry("POST", f"{API}/api-clients", _new_client_body, expect(ok=MEMBER_ADMINS_A)),
     Entry(
         "GET",
