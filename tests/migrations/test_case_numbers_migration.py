@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from models.cases import Case, CaseTombstone
 from models.db import make_engine
+from models.identity import User
 from models.keys import DataKey
 from services.cases.numbers import next_case_number
 from services.database import migrate
 from tests.databases import empty_database
-from tests.factories import make_agency, make_user
+from tests.factories import make_agency, test_password_hash
 
 CASES_AT_0012 = table(
     "cases",
@@ -42,6 +43,41 @@ CASES_AT_0012 = table(
 """The columns `cases` had at revision 0012 (the model has gained others since), typed by the
 model's own columns so values are bound as the application binds them."""
 
+USERS_AT_0012 = table(
+    "users",
+    *(
+        column(name, User.__table__.c[name].type)
+        for name in (
+            "id",
+            "username",
+            "password_hash",
+            "role",
+            "agency_id",
+            "is_active",
+            "created_at",
+            "updated_at",
+        )
+    ),
+)
+"""The columns `users` needs at revision 0012 (the model has gained others since)."""
+
+
+def _caseworker(session: Session, agency_id: uuid.UUID, at: datetime) -> uuid.UUID:
+    user_id = uuid.uuid4()
+    session.execute(
+        insert(USERS_AT_0012).values(
+            id=user_id,
+            username=f"user-{user_id.hex[:8]}",
+            password_hash=test_password_hash(),
+            role="caseworker",
+            agency_id=agency_id,
+            is_active=True,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    return user_id
+
 
 def test_each_agency_counts_on_from_its_own_highest_number() -> None:
     with empty_database() as url:
@@ -51,10 +87,9 @@ def test_each_agency_counts_on_from_its_own_highest_number() -> None:
             at = datetime(2025, 5, 5, tzinfo=UTC)
             with Session(engine) as session:
                 agencies = make_agency(session), make_agency(session)
-                workers = [make_user(session, agency) for agency in agencies]
                 session.flush()
                 one, two = (agency.id for agency in agencies)
-                owner = {one: workers[0].id, two: workers[1].id}
+                owner = {one: _caseworker(session, one, at), two: _caseworker(session, two, at)}
                 issued = [
                     (one, "HVN-2025-000001"),
                     (two, "HVN-2025-000002"),
