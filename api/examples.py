@@ -61,6 +61,8 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "StageMove": {"to": "assessment"},
     "Assignment": {"user_id": USER_ID},
     "AccessGrant": {"user_id": USER_ID, "reason": "Covers the district while the owner is away"},
+    "BreakGlassIn": {"reason": "Child reported missing from the shelter; owner unreachable"},
+    "ReviewIn": {"note": "Justified: the owner was on leave and the child was at risk tonight."},
     "NoteCreate": {"text": "Home visit done; the aunt agrees to a school referral."},
     "ReferralCreate": {
         "to_agency_id": AGENCY_ID,

@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     planned_case_count: int = Field(default=100_000, ge=100)
     """Expected number of cases; sizes the blind-index truncation (docs/security.md)."""
 
+    # --- need to know (docs/need-to-know.md) ------------------------------------------------
+    break_glass_review_hours: int = Field(default=72, ge=1)
+    """A break-glass use nobody has reviewed this long after it began is overdue."""
+    bulk_read_limit: int = Field(default=30, ge=1)
+    """A staff user who opens more distinct cases it does not own than this within an hour
+    raises a `bulk_read` alert."""
+    bulk_read_client_limit: int = Field(default=200, ge=1)
+    """The same for a partner client opening distinct referrals within an hour."""
+    bulk_read_suspend: bool = False
+    """When true, a `bulk_read` alert also suspends the reader (every request 403) until a
+    supervisor clears it."""
+
     # --- audit -------------------------------------------------------------------------------
     audit_checkpoint_file: Path = Path("var/audit-checkpoints.jsonl")
     audit_checkpoint_every_events: int = Field(default=1000, ge=1)

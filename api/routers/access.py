@@ -4,14 +4,27 @@ and bulk-read alerts."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.deps import KeyringDep, PrincipalDep, SessionDep
+from api.deps import KeyringDep, PrincipalDep, SessionDep, SettingsDep
 from api.openapi import requires
+from api.pagination import CursorQuery, LimitQuery
 from api.routing import TransactionalRoute
-from api.schemas.access import AccessEntryOut, AccessGrant, AccessList
+from api.schemas.access import (
+    AccessEntryOut,
+    AccessGrant,
+    AccessList,
+    BreakGlassCase,
+    BreakGlassIn,
+    BreakGlassList,
+    BreakGlassOut,
+    ReviewIn,
+)
+from services.kit.pages import DEFAULT_LIMIT
 from services.oversight.access_list import AccessEntry, grant_access, list_access, revoke_access
+from services.oversight.break_glass import BreakGlassView, break_glass, list_uses, review_use
 from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
@@ -84,3 +97,90 @@ def revoke(
 ) -> Response:
     revoke_access(session, principal, case_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _use(view: BreakGlassView) -> BreakGlassOut:
+    return BreakGlassOut.model_validate(view, from_attributes=True)
+
+
+@router.post(
+    "/cases/{case_id}/break-glass",
+    response_model=BreakGlassCase,
+    summary="Read a restricted case you are not given, for 60 minutes, saying why (supervisor)",
+    description="For a supervisor of the case's agency who is neither its owner nor on its "
+    "access list. Answers the case, and for 60 minutes the case and everything under it read "
+    "as if you were listed. Audited as `case.break_glass`; the use is listed for review "
+    "(`GET /break-glass`) by auditors and the agency's other supervisors. A case you may "
+    "already read (not restricted, or you are listed, or an earlier access still runs) is 409.",
+    responses={409: {"description": "You may already read the case"}},
+    openapi_extra=requires(Action.CASE_BREAK_GLASS),
+)
+def break_the_glass(
+    case_id: uuid.UUID,
+    body: BreakGlassIn,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+) -> BreakGlassCase:
+    broken = break_glass(session, keyring, settings, principal, case_id, body.reason)
+    response.headers["ETag"] = broken.case.etag
+    return BreakGlassCase.model_validate({**broken.case.as_dict(), "break_glass": _use(broken.use)})
+
+
+@router.get(
+    "/break-glass",
+    response_model=BreakGlassList,
+    summary="Break-glass uses, newest first (auditor: every agency; supervisor: its own)",
+    description="`overdue=true`: only uses nobody has reviewed within "
+    "`HAVEN_BREAK_GLASS_REVIEW_HOURS` of their start; `reviewed=false`: every use still "
+    "awaiting a review.",
+    openapi_extra=requires(Action.BREAK_GLASS_LIST),
+)
+def break_glass_uses(
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    overdue: Annotated[
+        bool | None, Query(description="Only overdue uses (true) or only the others (false).")
+    ] = None,
+    reviewed: Annotated[
+        bool | None, Query(description="Only reviewed uses (true) or only unreviewed (false).")
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> BreakGlassList:
+    page = list_uses(
+        session,
+        keyring,
+        settings,
+        principal,
+        overdue=overdue,
+        reviewed=reviewed,
+        limit=limit,
+        cursor=cursor,
+    )
+    return BreakGlassList(items=[_use(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/break-glass/{break_glass_id}/review",
+    response_model=BreakGlassOut,
+    summary="Review a break-glass use (an auditor, or a supervisor other than its user)",
+    description="Records who reviewed it, when, and the note (sealed at rest); audited as "
+    "`break_glass.review`. The supervisor who broke the glass may not review its own use "
+    "(403); a use already reviewed is 409.",
+    responses={409: {"description": "Already reviewed"}},
+    openapi_extra=requires(Action.BREAK_GLASS_REVIEW),
+)
+def review(
+    break_glass_id: uuid.UUID,
+    body: ReviewIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+) -> BreakGlassOut:
+    return _use(review_use(session, keyring, settings, principal, break_glass_id, body.note))

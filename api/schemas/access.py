@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from api.schemas.cases import Strict, _prose
+from api.schemas.cases import CaseOut, Strict, _prose
 
 NO_CHILD_DATA = "Do not put names or other child data in it."
 Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_prose)]
@@ -40,3 +40,48 @@ class AccessList(BaseModel):
         "50, so there is never a next page)."
     )
     next_cursor: str | None = Field(default=None, description="Always null.")
+
+
+class BreakGlassIn(Strict):
+    reason: Reason = Field(
+        description="Why you must read this restricted case now. Shown to whoever reviews the "
+        "use; kept sealed at rest. " + NO_CHILD_DATA
+    )
+
+
+class BreakGlassOut(BaseModel):
+    id: uuid.UUID = Field(description="The break-glass use's id (for its review).")
+    case_id: uuid.UUID = Field(description="The case opened.")
+    case_number: str = Field(description="Its number (kept after an erasure of the case).")
+    agency_id: uuid.UUID = Field(description="The case's agency.")
+    user_id: uuid.UUID = Field(description="The supervisor who broke the glass.")
+    reason: str | None = Field(description="Why, as the supervisor wrote it.")
+    used_at: datetime = Field(description="When the access began.")
+    expires_at: datetime = Field(description="When it ends (60 minutes later).")
+    active: bool = Field(description="True while the access lasts.")
+    reviewed_at: datetime | None = Field(description="When it was reviewed; null until then.")
+    reviewed_by: uuid.UUID | None = Field(description="Who reviewed it.")
+    review_note: str | None = Field(description="The reviewer's note.")
+    overdue: bool = Field(
+        description="Not reviewed, and older than `HAVEN_BREAK_GLASS_REVIEW_HOURS`."
+    )
+
+
+class BreakGlassList(BaseModel):
+    items: list[BreakGlassOut] = Field(description="Break-glass uses, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class BreakGlassCase(CaseOut):
+    """The case, opened by breaking the glass, with the access it was given."""
+
+    break_glass: BreakGlassOut = Field(description="The access: until when, and its record.")
+
+
+class ReviewIn(Strict):
+    note: Reason = Field(
+        description="What the reviewer found (was the access justified?). Kept sealed at rest. "
+        + NO_CHILD_DATA
+    )

@@ -3,6 +3,7 @@
 The overdue sweep logs counts per agency (never a case number or a name): a log-based alert
 (or someone reading `haven jobs status`) sees at once that work is slipping, and the supervisors
 find the cases themselves with `GET /cases?overdue=true` and `GET /referrals?overdue=true`.
+Break-glass uses nobody has reviewed in time are counted too (`GET /break-glass?overdue=true`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from models.base import utcnow
 from models.cases import Case
 from models.referrals import Referral
 from services.cases.enums import CaseStatus
+from services.oversight.break_glass import count_overdue
 from services.referrals.enums import ReferralStatus
 from services.runtime import Runtime
 
@@ -41,16 +43,19 @@ def overdue_sweep(runtime: Runtime) -> str:
                 .group_by(Referral.from_agency_id)
             )
         }
-    for agency_id in sorted(set(cases) | set(referrals), key=str):
+        glass = count_overdue(session, runtime.settings)
+    agencies = set(cases) | set(referrals) | set(glass)
+    for agency_id in sorted(agencies, key=str):
         log.warning(
             "overdue work",
             extra={
                 "agency_id": str(agency_id),
                 "overdue_cases": cases.get(agency_id, 0),
                 "overdue_referrals": referrals.get(agency_id, 0),
+                "overdue_break_glass_reviews": glass.get(agency_id, 0),
             },
         )
     return (
-        f"{sum(cases.values())} overdue case(s), {sum(referrals.values())} overdue referral(s) "
-        f"in {len(set(cases) | set(referrals))} agency(ies)"
+        f"{sum(cases.values())} overdue case(s), {sum(referrals.values())} overdue referral(s), "
+        f"{sum(glass.values())} overdue break-glass review(s) in {len(agencies)} agency(ies)"
     )
