@@ -106,7 +106,10 @@ def test_success_examples_show_every_field_of_their_answer(document: dict[str, A
         properties = set(schemas[ref.rsplit("/", 1)[-1]].get("properties", {}))
         if properties - set(example):
             partial.append(f"{name}: no {sorted(properties - set(example))}")
-    assert partial == [], "\n".join(partial)
+    assert partial == [], (
+        "add these fields to the answer's example (api/examples.py RESPONSE_EXAMPLES, or the "
+        "model's own `examples`; null where the field is empty):\n" + "\n".join(partial)
+    )
 
 
 def test_a_real_answer_has_the_keys_its_example_shows(
