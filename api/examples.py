@@ -178,6 +178,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "is_active": True,
         "mfa_enabled": False,
         "must_change_password": True,
+        "pending_approval": False,
         "created_at": WHEN,
     },
     "PasswordResetResponse": {
