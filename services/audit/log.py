@@ -204,7 +204,8 @@ def _chain_pending(session: Session) -> None:
         for case_id in item.listed_cases
     ]
     if listed:
-        session.execute(insert(AuditEventCase), listed)
+        # One multi-row INSERT (an executemany would be one statement per row).
+        session.execute(insert(AuditEventCase).values(listed))
 
 
 def _append_postgresql(session: Session, pending: list[dict[str, Any]]) -> tuple[int, int, str]:

@@ -24,7 +24,7 @@ from services.actions import Action
 from services.cases.content import date_of_birth
 from services.cases.enums import CaseStatus
 from services.cases.loading import views_of
-from services.cases.schedule import next_action, overdue_items
+from services.cases.schedule import next_and_overdue
 from services.cases.search_index import candidate_ids, matches_name
 from services.cases.views import CasePage, CaseView, Schedule
 from services.config import Settings
@@ -73,10 +73,10 @@ class CaseQuery:
 
 def _schedule(settings: Settings, case: Case, now: datetime) -> Schedule:
     """Why a case is (or is not) overdue: plain columns, no decryption."""
-    found = next_action(settings, case)
+    found, overdue = next_and_overdue(settings, case, now)
     return Schedule(
         next_kind=found[0].value if found else None,
-        overdue=[(kind.value, at) for kind, at in overdue_items(settings, case, now)],
+        overdue=[(kind.value, at) for kind, at in overdue],
     )
 
 

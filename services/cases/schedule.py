@@ -98,5 +98,21 @@ def overdue_items(settings: Settings, case: Case, now: datetime) -> list[tuple[D
     return [(kind, items[kind]) for kind in overdue_kinds(settings, case, now)]
 
 
+def next_and_overdue(
+    settings: Settings, case: Case, now: datetime
+) -> tuple[tuple[DueKind, datetime] | None, list[tuple[DueKind, datetime]]]:
+    """`next_action` and `overdue_items` at once, the clocks read once (lists show both for
+    every case of a page)."""
+    items = due_items(settings, case)
+    if not items:
+        return None, []
+    ranked = sorted((at, _ORDER[kind], kind) for kind, at in items.items())
+    at, _, kind = ranked[0]
+    return (kind, at), [(kind, at) for at, _, kind in ranked if at < now]
+
+
+_ORDER = {kind: position for position, kind in enumerate(DueKind)}
+
+
 def reschedule(settings: Settings, case: Case) -> None:
     case.next_action_due_at = next_action_due(settings, case)
