@@ -140,6 +140,22 @@ _UPDATE = {
     "created_at": "2026-12-03T09:00:00Z",
 }
 
+_BREAK_GLASS = {
+    "id": "8f7e6d5c-4b3a-4291-8e7f-6a5b4c3d2e1f",
+    "case_id": CASE_ID,
+    "case_number": CASE_NUMBER,
+    "agency_id": AGENCY_ID,
+    "user_id": SUPERVISOR_ID,
+    "reason": "Night call from the police: the child was found alone; the owner is unreachable",
+    "used_at": "2026-12-01T02:10:00Z",
+    "expires_at": "2026-12-01T03:10:00Z",
+    "active": False,
+    "reviewed_at": "2026-12-01T09:30:00Z",
+    "reviewed_by": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+    "review_note": "Justified: the owner confirmed the call the next morning",
+    "overdue": False,
+}
+
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "HealthStatus": {"status": "ok"},
     "LoginResponse": {
@@ -231,6 +247,18 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         "added_by": USER_ID,
         "added_at": WHEN,
         "reason": "Covers the case while the owner is on leave",
+    },
+    "BreakGlassOut": _BREAK_GLASS,
+    "BreakGlassCase": {
+        **_CASE,
+        "restricted": True,
+        "break_glass": {
+            **_BREAK_GLASS,
+            "active": True,
+            "reviewed_at": None,
+            "reviewed_by": None,
+            "review_note": None,
+        },
     },
     "NoteOut": {
         "id": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
