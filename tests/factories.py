@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
@@ -160,3 +161,115 @@ def make_case(
     view = create_case(db, keyring, settings, principal_of(owner), body)
     db.flush()
     return view.case.id
+
+
+# --- the one cast of the HTTP tests --------------------------------------------------------
+
+
+@dataclass
+class Actor:
+    """Someone who calls the API: a staff user or a partner agency's API client, with the
+    bearer headers of a token of theirs."""
+
+    user: User | None
+    headers: dict[str, str]
+    client: ApiClient | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The user's id, or the API client's (what audit rows and `*_by` fields name)."""
+        if self.user is not None:
+            return self.user.id
+        assert self.client is not None
+        return self.client.id
+
+    @property
+    def api_client(self) -> ApiClient:
+        assert self.client is not None, "not an API client"
+        return self.client
+
+
+@dataclass
+class World:
+    """The people of the HTTP tests: a home agency with one of each staff role (and a second
+    caseworker), another agency with its own staff, a partner agency (its supervisor and API
+    clients with all, read-only and respond-only referral scopes) and a third agency's client.
+
+    The referral tests' fixture adds a case of `owner`'s (`case_id`); the case tests start with
+    no case."""
+
+    agency: Agency
+    other_agency: Agency
+    partner_agency: Agency
+    third_agency: Agency
+    owner: Actor
+    colleague: Actor
+    supervisor: Actor
+    agency_admin: Actor
+    system_admin: Actor
+    auditor: Actor
+    other_caseworker: Actor
+    other_supervisor: Actor
+    partner_supervisor: Actor
+    partner: Actor
+    partner_read_only: Actor
+    partner_respond_only: Actor
+    other_partner: Actor
+    case: uuid.UUID | None = field(default=None)
+
+    @property
+    def case_id(self) -> uuid.UUID:
+        assert self.case is not None, "this world has no case (the referral fixture makes one)"
+        return self.case
+
+    @property
+    def h(self) -> dict[str, dict[str, str]]:
+        """Headers by the names the referral tests use for the two sides of a referral."""
+        return {
+            "caseworker": self.owner.headers,
+            "other_caseworker": self.colleague.headers,
+            "supervisor": self.supervisor.headers,
+            "admin": self.agency_admin.headers,
+            "auditor": self.auditor.headers,
+            "other_supervisor": self.partner_supervisor.headers,
+            "partner": self.partner.headers,
+            "partner_read": self.partner_read_only.headers,
+            "other_partner": self.other_partner.headers,
+        }
+
+
+def build_world(session: Session, settings: Settings) -> World:
+    """A new `World`, each agency and person made afresh (flushed, not committed)."""
+    home, other, partner_agency, third = (make_agency(session) for _ in range(4))
+
+    def staff(agency: Agency, role: Role) -> Actor:
+        user = make_user(session, agency, role)
+        return Actor(user, user_headers(session, user, settings))
+
+    def client(agency: Agency, scopes: frozenset[str] | None = None) -> Actor:
+        made = (
+            make_api_client(session, agency)
+            if scopes is None
+            else make_api_client(session, agency, scopes)
+        )
+        return Actor(None, client_headers(session, made, settings), client=made)
+
+    return World(
+        agency=home,
+        other_agency=other,
+        partner_agency=partner_agency,
+        third_agency=third,
+        owner=staff(home, Role.CASEWORKER),
+        colleague=staff(home, Role.CASEWORKER),
+        supervisor=staff(home, Role.SUPERVISOR),
+        agency_admin=staff(home, Role.AGENCY_ADMIN),
+        system_admin=staff(home, Role.SYSTEM_ADMIN),
+        auditor=staff(home, Role.AUDITOR),
+        other_caseworker=staff(other, Role.CASEWORKER),
+        other_supervisor=staff(other, Role.SUPERVISOR),
+        partner_supervisor=staff(partner_agency, Role.SUPERVISOR),
+        partner=client(partner_agency),
+        partner_read_only=client(partner_agency, frozenset({"referrals:read"})),
+        partner_respond_only=client(partner_agency, frozenset({"referrals:respond"})),
+        other_partner=client(third),
+    )

@@ -1,29 +1,20 @@
-"""Shared arrangements for the referral tests: two agencies' staff, partner clients, a case whose
+"""Shared arrangements for the referral tests: the cast of `tests.factories` with a case whose
 every field carries a marker string, and helpers to drive a referral through its states."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from models.identity import Agency, ApiClient, User
+from models.identity import User
 from services.config import Settings
 from services.crypto import Keyring
-from services.policy import Role
 from tests import factories
-from tests.factories import (
-    API,
-    client_headers,
-    make_agency,
-    make_api_client,
-    make_user,
-    user_headers,
-)
+from tests.factories import API, World, build_world
 
 # Every free-text value of the case carries a marker; none may reach a partner unless shared.
 MARKERS = {
@@ -93,64 +84,13 @@ def referral_body(to_agency_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-@dataclass
-class World:
-    """Agency A refers; B and C are partner agencies (API clients only)."""
-
-    home: Agency
-    partner: Agency
-    other_partner: Agency
-    caseworker: User
-    other_caseworker: User
-    supervisor: User
-    other_agency_supervisor: User
-    partner_client: ApiClient
-    partner_read_only: ApiClient
-    other_client: ApiClient
-    case_id: uuid.UUID
-    h: dict[str, dict[str, str]] = field(default_factory=dict)
-    """Headers by name: caseworker, other_caseworker, supervisor, admin, auditor,
-    other_supervisor, partner, partner_read, other_partner."""
-
-
-def build_world(db: Session, keyring: Keyring, settings: Settings) -> World:
-    home = make_agency(db)
-    partner = make_agency(db)
-    other = make_agency(db)
-    caseworker = make_user(db, home, Role.CASEWORKER)
-    other_caseworker = make_user(db, home, Role.CASEWORKER)
-    supervisor = make_user(db, home, Role.SUPERVISOR)
-    admin = make_user(db, home, Role.AGENCY_ADMIN)
-    auditor = make_user(db, home, Role.AUDITOR)
-    partner_supervisor = make_user(db, partner, Role.SUPERVISOR)
-    partner_client = make_api_client(db, partner)
-    partner_read_only = make_api_client(db, partner, frozenset({"referrals:read"}))
-    other_client = make_api_client(db, other)
-    case_id = make_case(db, keyring, settings, caseworker)
-    world = World(
-        home=home,
-        partner=partner,
-        other_partner=other,
-        caseworker=caseworker,
-        other_caseworker=other_caseworker,
-        supervisor=supervisor,
-        other_agency_supervisor=partner_supervisor,
-        partner_client=partner_client,
-        partner_read_only=partner_read_only,
-        other_client=other_client,
-        case_id=case_id,
-    )
-    world.h = {
-        "caseworker": user_headers(db, caseworker, settings),
-        "other_caseworker": user_headers(db, other_caseworker, settings),
-        "supervisor": user_headers(db, supervisor, settings),
-        "admin": user_headers(db, admin, settings),
-        "auditor": user_headers(db, auditor, settings),
-        "other_supervisor": user_headers(db, partner_supervisor, settings),
-        "partner": client_headers(db, partner_client, settings),
-        "partner_read": client_headers(db, partner_read_only, settings),
-        "other_partner": client_headers(db, other_client, settings),
-    }
+def world_with_case(db: Session, keyring: Keyring, settings: Settings) -> World:
+    """The HTTP tests' cast (`tests.factories.World`) with a case of `owner`'s whose every field
+    carries its marker, committed (the referral tests' `world`)."""
+    world = build_world(db, settings)
+    owner = world.owner.user
+    assert owner is not None
+    world.case = make_case(db, keyring, settings, owner)
     db.commit()
     return world
 
@@ -161,7 +101,7 @@ def build_world(db: Session, keyring: Keyring, settings: Settings) -> World:
 def propose(client: TestClient, world: World, **overrides: Any) -> dict[str, Any]:
     response = client.post(
         f"{API}/cases/{world.case_id}/referrals",
-        json=referral_body(world.partner.id, **overrides),
+        json=referral_body(world.partner_agency.id, **overrides),
         headers=world.h["caseworker"],
     )
     assert response.status_code == 201, response.text

@@ -1,8 +1,9 @@
 """Fixtures of the HTTP tests.
 
-`world` is the referral world (tests/referrals_support.py): a referring agency's staff, two
-partner agencies' clients and a case whose fields carry markers. The case-API tests use their own
-`world` from tests/api/test_cases_helpers.py, which they import (a module's own fixture wins).
+`world` is the cast of `tests.factories.World` with a case of `owner`'s whose fields carry
+markers (tests/referrals_support.py). The case-API tests import the `world` of
+tests/api/test_cases_helpers.py instead (the same cast without a case; a module's own fixture
+wins).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from services.runtime import Runtime
-from tests.referrals_support import World, build_world
+from tests.factories import World
+from tests.referrals_support import world_with_case
 
 
 @pytest.fixture
 def world(db: Session, runtime: Runtime) -> World:
-    return build_world(db, runtime.keyring, runtime.settings)
+    return world_with_case(db, runtime.keyring, runtime.settings)

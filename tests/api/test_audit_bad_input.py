@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import API
-from tests.referrals_support import World
+from tests.factories import API, World
 
 
 def _locs(response: Any) -> list[list[Any]]:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import API
-from tests.referrals_support import World, case_body
+from tests.factories import API, World
+from tests.referrals_support import case_body
 
 
 def _cursor(raw: bytes) -> str:
@@ -107,7 +107,7 @@ def test_a_malformed_if_match_on_a_case_is_412_naming_it(
     for method, path, body, who in (
         ("PATCH", url, {"narrative": "changed"}, "caseworker"),
         ("POST", f"{url}/stage", {"to": "assessment"}, "caseworker"),
-        ("POST", f"{url}/assign", {"user_id": str(world.other_caseworker.id)}, "supervisor"),
+        ("POST", f"{url}/assign", {"user_id": str(world.colleague.id)}, "supervisor"),
     ):
         response = client.request(method, path, json=body, headers={**world.h[who], **headers})
         assert response.status_code == 412, (path, response.text)

@@ -22,14 +22,14 @@ from models.cases import Case, CaseTombstone
 from models.keys import DataKey
 from services.runtime import Runtime
 from tests.databases import is_postgres
-from tests.factories import API
-from tests.referrals_support import World, build_world, referral_in
+from tests.factories import API, World
+from tests.referrals_support import referral_in, world_with_case
 
 
 @pytest.fixture
 def setup(fresh_runtime: Runtime) -> Iterator[tuple[Runtime, World, TestClient]]:
     with fresh_runtime.session_factory() as session:
-        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+        world = world_with_case(session, fresh_runtime.keyring, fresh_runtime.settings)
     with TestClient(create_app(runtime=fresh_runtime), raise_server_exceptions=False) as http:
         yield fresh_runtime, world, http
 

@@ -1,28 +1,19 @@
-"""Shared helpers for the case API tests (no tests here): a small world of agencies, users and
-tokens, intake bodies, and shortcuts for the calls every test makes."""
+"""Shared helpers for the case API tests (no tests here): the `world` fixture (the one cast of
+`tests.factories`, without a case), intake bodies, and shortcuts for the calls every test
+makes."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from models.identity import Agency, User
 from services.config import Settings
-from services.policy import Role
-from tests.factories import (
-    API,
-    case_body,
-    client_headers,
-    make_agency,
-    make_api_client,
-    make_user,
-    user_headers,
-)
+from tests.factories import API, Actor, World, build_world, case_body
+
+__all__ = ["Actor", "World", "body", "create", "etag", "patch", "search", "world"]
 
 
 def body(
@@ -36,62 +27,10 @@ def body(
     return case_body(child=child, **top)
 
 
-@dataclass
-class Actor:
-    user: User | None
-    headers: dict[str, str]
-
-    @property
-    def id(self) -> uuid.UUID:
-        assert self.user is not None
-        return self.user.id
-
-
-@dataclass
-class World:
-    agency: Agency
-    other_agency: Agency
-    owner: Actor
-    colleague: Actor
-    supervisor: Actor
-    other_supervisor: Actor
-    other_caseworker: Actor
-    system_admin: Actor
-    agency_admin: Actor
-    auditor: Actor
-    partner: Actor
-    partner_respond_only: Actor
-
-
-def build_world(session: Session, settings: Settings) -> World:
-    agency = make_agency(session)
-    other = make_agency(session)
-
-    def user(agency: Agency, role: Role, **kw: Any) -> Actor:
-        u = make_user(session, agency, role, **kw)
-        return Actor(u, user_headers(session, u, settings))
-
-    partner_agency = make_agency(session)
-    partner = make_api_client(session, partner_agency)
-    responder = make_api_client(session, partner_agency, frozenset({"referrals:respond"}))
-    return World(
-        agency=agency,
-        other_agency=other,
-        owner=user(agency, Role.CASEWORKER),
-        colleague=user(agency, Role.CASEWORKER),
-        supervisor=user(agency, Role.SUPERVISOR),
-        other_supervisor=user(other, Role.SUPERVISOR),
-        other_caseworker=user(other, Role.CASEWORKER),
-        system_admin=user(agency, Role.SYSTEM_ADMIN),
-        agency_admin=user(agency, Role.AGENCY_ADMIN),
-        auditor=user(agency, Role.AUDITOR),
-        partner=Actor(None, client_headers(session, partner, settings)),
-        partner_respond_only=Actor(None, client_headers(session, responder, settings)),
-    )
-
-
 @pytest.fixture
 def world(db: Session, settings: Settings) -> World:
+    """The HTTP tests' cast (`tests.factories.World`), without a case: the case tests make
+    their own."""
     return build_world(db, settings)
 
 

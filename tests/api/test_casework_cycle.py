@@ -18,8 +18,8 @@ from models.audit import AuditEvent
 from models.casework import ServiceDelivery
 from services.runtime import Runtime
 from tests.casework_support import assessment_body, follow_up_body, plan_body, today
-from tests.factories import API
-from tests.referrals_support import World, case_body, referral_body
+from tests.factories import API, World
+from tests.referrals_support import case_body, referral_body
 
 
 def _ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -140,7 +140,8 @@ def test_one_case_through_the_whole_cycle(
         201,
     )
     referral = _ok(
-        client.post(f"{url}/referrals", json=referral_body(world.partner.id), headers=cw), 201
+        client.post(f"{url}/referrals", json=referral_body(world.partner_agency.id), headers=cw),
+        201,
     )
     rid = referral["id"]
     _ok(client.post(f"{API}/referrals/{rid}/approve", headers=sup))
@@ -250,7 +251,7 @@ def test_overdue_says_which_kind_of_work_is_late(client: TestClient, world: Worl
         assert [entry["kind"] for entry in item["overdue_items"]] == ["follow_up", "plan_action"]
         assert item["next_action_kind"] == "follow_up"
     caseload = _ok(client.get(f"{API}/caseload", headers=sup))["items"]
-    mine = next(row for row in caseload if row["caseworker_id"] == str(world.caseworker.id))
+    mine = next(row for row in caseload if row["caseworker_id"] == str(world.owner.id))
     assert mine["overdue_items"]["plan_action"] >= 1
     assert mine["overdue_items"]["follow_up"] >= 1
     assert mine["overdue_cases"] >= 1

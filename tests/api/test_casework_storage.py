@@ -26,7 +26,7 @@ from services.runtime import Runtime
 from tests.casework_support import today
 from tests.databases import is_postgres
 from tests.factories import API
-from tests.referrals_support import build_world, case_body, referral_body
+from tests.referrals_support import case_body, referral_body, world_with_case
 
 MARKERS = {
     "observations": "Obsmarker Zephyrwhistle",
@@ -69,7 +69,7 @@ def workload(
 ) -> Iterator[tuple[Runtime, str]]:
     caplog.set_level(logging.DEBUG)
     with fresh_runtime.session_factory() as session:
-        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+        world = world_with_case(session, fresh_runtime.keyring, fresh_runtime.settings)
         session.commit()
     cw, sup, partner = world.h["caseworker"], world.h["supervisor"], world.h["partner"]
     client = TestClient(create_app(runtime=fresh_runtime), raise_server_exceptions=False)
@@ -117,7 +117,8 @@ def workload(
     }
     ok(client.post(f"{url}/services", json=service, headers=cw), 201)
     rid = ok(
-        client.post(f"{url}/referrals", json=referral_body(world.partner.id), headers=cw), 201
+        client.post(f"{url}/referrals", json=referral_body(world.partner_agency.id), headers=cw),
+        201,
     )["id"]
     ok(client.post(f"{API}/referrals/{rid}/approve", headers=sup))
     ok(client.post(f"{API}/referrals/{rid}/accept", headers=partner))

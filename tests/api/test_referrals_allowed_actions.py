@@ -12,13 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import API
-from tests.referrals_support import (
-    ACTION_BODIES,
-    World,
-    act,
-    referral_in,
-)
+from tests.factories import API, World
+from tests.referrals_support import ACTION_BODIES, act, referral_in
 
 ENDPOINT = {
     "referral.approve": "approve",

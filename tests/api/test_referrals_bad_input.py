@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.referrals import Referral
-from tests.factories import API
-from tests.referrals_support import World, propose, referral_body
+from tests.factories import API, World
+from tests.referrals_support import propose, referral_body
 
 
 def _cursor(raw: bytes) -> str:
@@ -82,7 +82,7 @@ def test_a_well_formed_if_match_still_works(client: TestClient, world: World, et
 def test_a_consent_time_out_of_range_is_422_and_nothing_is_written(
     client: TestClient, world: World, db: Session, obtained_at: str
 ) -> None:
-    body = referral_body(world.partner.id)
+    body = referral_body(world.partner_agency.id)
     body["consent"]["obtained_at"] = obtained_at
     before = db.scalar(select(func.count()).select_from(Referral))
     response = client.post(
@@ -96,7 +96,7 @@ def test_a_consent_time_out_of_range_is_422_and_nothing_is_written(
 
 
 def test_a_consent_time_in_range_is_accepted(client: TestClient, world: World) -> None:
-    body = referral_body(world.partner.id)
+    body = referral_body(world.partner_agency.id)
     body["consent"]["obtained_at"] = "1900-01-01T00:30:00-01:00"
     response = client.post(
         f"{API}/cases/{world.case_id}/referrals", json=body, headers=world.h["caseworker"]

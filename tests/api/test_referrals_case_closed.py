@@ -19,14 +19,8 @@ from models.audit import AuditEvent
 from models.cases import Case
 from models.referrals import Referral
 from tests.casework_support import CLOSE_BODY, walk_http
-from tests.factories import API
-from tests.referrals_support import (
-    ALL_MARKERS,
-    REASON,
-    World,
-    act,
-    referral_in,
-)
+from tests.factories import API, World
+from tests.referrals_support import ALL_MARKERS, REASON, act, referral_in
 
 LIVE = ("pending_approval", "sent", "accepted", "in_progress")
 FINAL = ("rejected", "declined", "completed", "cancelled")

@@ -16,8 +16,8 @@ from models.audit import AuditEvent
 from models.referrals import Referral, ReferralUpdate
 from services.runtime import Runtime
 from tests.casework_support import CLOSE_BODY, walk_http
-from tests.factories import API
-from tests.referrals_support import World, build_world, case_body, referral_body
+from tests.factories import API, World
+from tests.referrals_support import case_body, referral_body, world_with_case
 
 ROUNDS = 3
 
@@ -41,7 +41,7 @@ def _race(calls: list[Callable[[], Any]]) -> list[Any]:
 def _sent_referral(http: TestClient, world: World) -> str:
     created = http.post(
         f"{API}/cases/{world.case_id}/referrals",
-        json=referral_body(world.partner.id),
+        json=referral_body(world.partner_agency.id),
         headers=world.h["caseworker"],
     )
     assert created.status_code == 201, created.text
@@ -53,7 +53,7 @@ def _sent_referral(http: TestClient, world: World) -> str:
 
 def test_concurrent_accept_and_cancel_exactly_one_wins(fresh_runtime: Runtime) -> None:
     with fresh_runtime.session_factory() as session:
-        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+        world = world_with_case(session, fresh_runtime.keyring, fresh_runtime.settings)
     app = create_app(runtime=fresh_runtime)
     with TestClient(app) as http, TestClient(app) as other:
         for _ in range(ROUNDS):
@@ -88,7 +88,7 @@ def test_concurrent_accept_and_decline_without_if_match_exactly_one_wins(
     fresh_runtime: Runtime,
 ) -> None:
     with fresh_runtime.session_factory() as session:
-        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+        world = world_with_case(session, fresh_runtime.keyring, fresh_runtime.settings)
     app = create_app(runtime=fresh_runtime)
     with TestClient(app) as http, TestClient(app) as other:
         for _ in range(ROUNDS):
@@ -124,7 +124,7 @@ def _accepted_referral_of_a_case_in_closure(http: TestClient, world: World) -> t
     case_id: str = made.json()["id"]
     created = http.post(
         f"{API}/cases/{case_id}/referrals",
-        json=referral_body(world.partner.id),
+        json=referral_body(world.partner_agency.id),
         headers=world.h["caseworker"],
     )
     assert created.status_code == 201, created.text
@@ -142,7 +142,7 @@ def test_closing_a_case_while_the_partner_acts_leaves_no_live_referral(
     """H1 under concurrency: whichever commits first, the case ends closed, its referral
     cancelled, and no partner move lands after the closure."""
     with fresh_runtime.session_factory() as session:
-        world = build_world(session, fresh_runtime.keyring, fresh_runtime.settings)
+        world = world_with_case(session, fresh_runtime.keyring, fresh_runtime.settings)
     app = create_app(runtime=fresh_runtime)
     with TestClient(app) as http, TestClient(app) as other:
         for _ in range(ROUNDS):

@@ -14,16 +14,8 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.referrals import Referral
-from tests.factories import API
-from tests.referrals_support import (
-    CONSENT_NOTE,
-    REASON,
-    World,
-    act,
-    drive,
-    propose,
-    referral_in,
-)
+from tests.factories import API, World
+from tests.referrals_support import CONSENT_NOTE, REASON, act, drive, propose, referral_in
 
 
 def _events(db: Session, **where: Any) -> list[AuditEvent]:
@@ -105,7 +97,7 @@ def test_whole_flow_from_proposal_to_completion(
         assert body["view"] == "staff"
         assert body["outcome"] == "Attends weekly group"
         assert [u["note"] for u in body["updates"]] == ["Session one held", "Session two held"]
-        assert body["completed_by"] == str(world.partner_client.id)
+        assert body["completed_by"] == str(world.partner.id)
         assert seen.headers["ETag"] == '"6"'
 
     on_case = client.get(f"{API}/cases/{world.case_id}/referrals", headers=world.h["caseworker"])
@@ -134,7 +126,7 @@ def test_partner_reads_and_lists_are_audited_with_field_names(
     rid = referral_in(client, world, "sent")
     assert client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).status_code == 200
     assert client.get(f"{API}/referrals", headers=world.h["partner"]).status_code == 200
-    reads = _events(db, action="referral.read", actor_id=world.partner_client.id)
+    reads = _events(db, action="referral.read", actor_id=world.partner.id)
     assert len(reads) == 2
     for event in reads:
         assert event.case_id == world.case_id
@@ -144,11 +136,11 @@ def test_partner_reads_and_lists_are_audited_with_field_names(
             "case.location.district",
             "reason",
         ]
-    [listing] = _events(db, action="referral.list", actor_id=world.partner_client.id)
+    [listing] = _events(db, action="referral.list", actor_id=world.partner.id)
     assert json.loads(listing.detail or "{}")["count"] == 1
     # An action's answer discloses the view too, so it is recorded as a read as well.
     assert act(client, world, rid, "accept", "partner").status_code == 200
-    reads = _events(db, action="referral.read", actor_id=world.partner_client.id)
+    reads = _events(db, action="referral.read", actor_id=world.partner.id)
     assert json.loads(reads[-1].detail or "{}")["via"] == "referral.accept"
     assert json.loads(reads[-1].fields or "[]") == [
         "case.child.given_name",
@@ -162,7 +154,7 @@ def test_idempotency_key_returns_the_same_referral(
 ) -> None:
     from tests.referrals_support import referral_body
 
-    body = referral_body(world.partner.id)
+    body = referral_body(world.partner_agency.id)
     url = f"{API}/cases/{world.case_id}/referrals"
     headers = {**world.h["caseworker"], "Idempotency-Key": "ref-1"}
     first = client.post(url, json=body, headers=headers)
@@ -338,7 +330,7 @@ def test_a_partner_works_its_referral_with_client_credentials_only(
         f"{API}/auth/token",
         data={
             "grant_type": "client_credentials",
-            "client_id": world.partner_client.client_id,
+            "client_id": world.partner.api_client.client_id,
             "client_secret": TEST_PASSWORD,
         },
     )

@@ -11,13 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
-from tests.factories import API
+from tests.factories import API, World
 from tests.referrals_support import (
     CAREGIVER_PHONE,
     CONSENT_NOTE,
     MARKERS,
     REASON,
-    World,
     act,
     propose,
     referral_in,
@@ -150,7 +149,7 @@ def test_withdrawn_consent_ends_partner_access_at_once_and_is_recorded(
     body = response.json()
     assert body["status"] == "cancelled"
     assert body["consent_withdrawn"] is True
-    assert body["consent_withdrawn_by"] == str(world.caseworker.id)
+    assert body["consent_withdrawn_by"] == str(world.owner.id)
     assert body["consent_withdrawn_at"] is not None
     assert body["cancel_reason"] == "consent_withdrawn"
 
@@ -171,7 +170,7 @@ def test_withdrawn_consent_ends_partner_access_at_once_and_is_recorded(
         )
     ).all()
     assert event.case_id == world.case_id
-    assert event.actor_id == world.caseworker.id
+    assert event.actor_id == world.owner.id
     assert json.loads(event.detail or "{}")["consent_withdrawn"] is True
     listed = client.get(
         f"{API}/cases/{world.case_id}/referrals", headers=world.h["supervisor"]
@@ -184,7 +183,7 @@ def test_partners_see_only_their_own_agencys_updates(client: TestClient, world: 
     updates = client.get(f"{API}/referrals/{rid}", headers=world.h["partner_read"]).json()[
         "updates"
     ]
-    assert [u["author_id"] for u in updates] == [str(world.partner_client.id)]
+    assert [u["author_id"] for u in updates] == [str(world.partner.id)]
     assert [u["author_type"] for u in updates] == ["client"]
 
 

@@ -13,15 +13,8 @@ from sqlalchemy.orm import Session
 
 from models.cases import Case
 from models.referrals import Referral, ReferralUpdate
-from tests.factories import API
-from tests.referrals_support import (
-    ACTION_BODIES,
-    PATH_TO_STATE,
-    World,
-    act,
-    referral_body,
-    referral_in,
-)
+from tests.factories import API, World
+from tests.referrals_support import ACTION_BODIES, PATH_TO_STATE, act, referral_body, referral_in
 
 # --- the state machine ---------------------------------------------------------------------
 
@@ -121,7 +114,7 @@ def _count(db: Session, world: World) -> int:
 
 
 def test_no_consent_no_referral(client: TestClient, world: World, db: Session) -> None:
-    body = referral_body(world.partner.id)
+    body = referral_body(world.partner_agency.id)
     del body["consent"]
     response = _post(client, world, body)
     assert response.status_code == 422
@@ -133,7 +126,7 @@ def test_best_interest_override_needs_a_justification(
     client: TestClient, world: World, db: Session
 ) -> None:
     consent = {"given_by": "best_interest_override", "obtained_at": "2026-01-01T00:00:00Z"}
-    missing = _post(client, world, referral_body(world.partner.id, consent=consent))
+    missing = _post(client, world, referral_body(world.partner_agency.id, consent=consent))
     assert missing.status_code == 422
     assert missing.json()["errors"] == [
         {
@@ -142,14 +135,16 @@ def test_best_interest_override_needs_a_justification(
         }
     ]
     blank = _post(
-        client, world, referral_body(world.partner.id, consent={**consent, "note": "   "})
+        client, world, referral_body(world.partner_agency.id, consent={**consent, "note": "   "})
     )
     assert blank.status_code == 422
     assert _count(db, world) == 0
     justified = _post(
         client,
         world,
-        referral_body(world.partner.id, consent={**consent, "note": "Caregiver unreachable"}),
+        referral_body(
+            world.partner_agency.id, consent={**consent, "note": "Caregiver unreachable"}
+        ),
     )
     assert justified.status_code == 201
     assert justified.json()["best_interest_override"] is True
@@ -170,7 +165,7 @@ def test_best_interest_override_needs_a_justification(
 def test_consent_shape_is_strict(
     client: TestClient, world: World, change: dict[str, Any], loc: list[str]
 ) -> None:
-    body = referral_body(world.partner.id)
+    body = referral_body(world.partner_agency.id)
     body["consent"] = {**body["consent"], **change}
     response = _post(client, world, body)
     assert response.status_code == 422
@@ -179,7 +174,7 @@ def test_consent_shape_is_strict(
 
 def test_consent_cannot_be_obtained_in_the_future(client: TestClient, world: World) -> None:
     later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
-    body = referral_body(world.partner.id)
+    body = referral_body(world.partner_agency.id)
     body["consent"]["obtained_at"] = later
     response = _post(client, world, body)
     assert response.status_code == 422
@@ -190,14 +185,17 @@ def test_unknown_shared_field_is_422_naming_its_index(
     client: TestClient, world: World, db: Session
 ) -> None:
     body = referral_body(
-        world.partner.id, shared_fields=["child.given_name", "child.favourite_colour", "caregivers"]
+        world.partner_agency.id,
+        shared_fields=["child.given_name", "child.favourite_colour", "caregivers"],
     )
     response = _post(client, world, body)
     assert response.status_code == 422
     [error] = response.json()["errors"]
     assert error["loc"] == ["body", "shared_fields", 1]
     duplicate = _post(
-        client, world, referral_body(world.partner.id, shared_fields=["narrative", "narrative"])
+        client,
+        world,
+        referral_body(world.partner_agency.id, shared_fields=["narrative", "narrative"]),
     )
     assert duplicate.status_code == 422
     assert duplicate.json()["errors"][0]["loc"] == ["body", "shared_fields", 1]
@@ -218,7 +216,7 @@ def test_unknown_shared_field_is_422_naming_its_index(
 def test_bad_fields_are_422_naming_the_field(
     client: TestClient, world: World, change: dict[str, Any], loc: list[str]
 ) -> None:
-    response = _post(client, world, {**referral_body(world.partner.id), **change})
+    response = _post(client, world, {**referral_body(world.partner_agency.id), **change})
     assert response.status_code == 422
     assert loc in [e["loc"] for e in response.json()["errors"]]
 
@@ -229,7 +227,7 @@ def test_receiving_agency_must_exist_and_be_another_agency(
     unknown = _post(client, world, referral_body(uuid.uuid4()))
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["loc"] == ["body", "to_agency_id"]
-    own = _post(client, world, referral_body(world.home.id))
+    own = _post(client, world, referral_body(world.agency.id))
     assert own.status_code == 422
     assert own.json()["errors"][0]["loc"] == ["body", "to_agency_id"]
     assert _count(db, world) == 0
@@ -240,7 +238,7 @@ def test_a_referral_only_from_an_open_case(client: TestClient, world: World, db:
     assert case is not None
     case.status = "closed"
     db.flush()
-    response = _post(client, world, referral_body(world.partner.id))
+    response = _post(client, world, referral_body(world.partner_agency.id))
     assert response.status_code == 409
     assert _count(db, world) == 0
 
@@ -295,7 +293,7 @@ def test_partners_cannot_cancel_approve_or_create(client: TestClient, world: Wor
     assert act(client, world, rid, "approve", "partner").status_code == 403
     response = client.post(
         f"{API}/cases/{world.case_id}/referrals",
-        json=referral_body(world.partner.id),
+        json=referral_body(world.partner_agency.id),
         headers=world.h["partner"],
     )
     assert response.status_code == 403
