@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.schemas.referrals import SharedCaseFields
 from services.cases.content import CASE_FIELD_PATHS
-from tests.factories import API
+from tests.factories import API, World
 from tests.openapi_support import errors_of, validator_for
-from tests.referrals_support import CAREGIVER_PHONE, MARKERS, World, referral_in
+from tests.referrals_support import CAREGIVER_PHONE, MARKERS, referral_in
 
 SCHEMA = "#/components/schemas/SharedCaseFields"
 
