@@ -1,7 +1,13 @@
 """The one exception mapper: domain errors and framework errors become problem+json.
 
-Refusals are also written to the audit log here, each in its own transaction, after the
-request's own transaction has been rolled back (see `api/routing.py`), so no rollback erases them.
+Every refusal and every server error is also written to the audit log here, each in its own
+transaction, after the request's own transaction has been rolled back (see `api/routing.py`), so
+no rollback erases it: access refusals (401, 403, 404) under the action they refused; the others
+(409, 412, 422, 428, 429 and request-validation errors) under the route's action, with outcome
+`denied` and the status in the detail; a server error (500) under the route's action with outcome
+`error`. A request that recorded its own refusal before failing (a wrong password, a throttled
+login) is not recorded twice. Refusals of unauthenticated requests are counted per address after
+the first of each window (`services.audit.anonymous`); an address over its limit is answered 429.
 
 Anything else a request raises ends in `ErrorBoundaryMiddleware`, which answers it itself (and does
 not re-raise it, so it is logged once, by us):
@@ -26,9 +32,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.openapi import ACTION_KEY
 from api.problems import problem_response
 from services import audit, errors
 from services.actions import Action
+from services.audit.anonymous import Counted
+from services.audit.context import current_request
+from services.audit.enums import AuditOutcome
 from services.availability import Cause, unavailable_cause
 
 log = logging.getLogger("haven.errors")
@@ -60,41 +70,114 @@ def _request_id(request: Request) -> str | None:
     return correlation_id.get() or request.headers.get("x-request-id")
 
 
-def _record_refusal(request: Request, error: errors.Refusal) -> None:
-    principal = getattr(request.state, "principal", None)
-    action = error.action or (
-        Action.AUTH_TOKEN_REJECTED
-        if isinstance(error, errors.Unauthenticated)
-        else Action.ACCESS_DENIED
-    )
-    route = request.scope.get("route")
+def _route_action(scope: Scope) -> Action | None:
+    """The policy action the matched route performs (its `requires(...)`), if it names one."""
+    extra = getattr(scope.get("route"), "openapi_extra", None) or {}
     try:
-        audit.record_refusal(
-            request.app.state.session_factory,
-            principal,
+        return Action(str(extra.get(ACTION_KEY)))
+    except ValueError:
+        return None
+
+
+def _principal(scope: Scope) -> Any:
+    state = scope.get("state")
+    return state.get("principal") if isinstance(state, dict) else None
+
+
+def _record(
+    scope: Scope,
+    action: Action,
+    status: int,
+    *,
+    error: errors.DomainError | None = None,
+    outcome: AuditOutcome = AuditOutcome.DENIED,
+) -> Counted | None:
+    """Record one refusal or failure in its own transaction; never raises."""
+    route = scope.get("route")
+    try:
+        return audit.record_refusal(
+            scope["app"].state.session_factory,
+            _principal(scope),
             action,
-            resource_type=error.resource_type,
-            resource_id=error.resource_id,
-            case_id=error.case_id,
+            outcome=outcome,
+            resource_type=error.resource_type if error else None,
+            resource_id=error.resource_id if error else None,
+            case_id=error.case_id if error else None,
             detail={
-                "status": status_for(error),
-                "method": request.method,
+                "status": status,
+                "method": scope.get("method"),
                 "route": getattr(route, "path", None),
             },
         )
     except Exception:
         # Refusing must not turn into a 500; the failure itself is logged for operators.
         log.exception("could not record a refusal in the audit log")
+        return None
+
+
+def _record_refusal(request: Request, error: errors.Refusal) -> Counted | None:
+    action = error.action or (
+        Action.AUTH_TOKEN_REJECTED
+        if isinstance(error, errors.Unauthenticated)
+        else Action.ACCESS_DENIED
+    )
+    return _record(request.scope, action, status_for(error), error=error)
+
+
+def _record_other_refusal(
+    request: Request, status: int, error: errors.DomainError | None
+) -> Counted | None:
+    """A refusal that is not about access (409, 412, 422, 428, 429 ...): recorded under the
+    route's action unless the request already recorded its own refusal."""
+    if current_request().refusal_recorded:
+        return None
+    principal = getattr(request.state, "principal", None)
+    action = (error.action if error else None) or (
+        _route_action(request.scope) if principal is not None else None
+    )
+    return _record(request.scope, action or Action.REQUEST_REFUSED, status, error=error)
+
+
+def _record_failure(scope: Scope) -> None:
+    """A server error (500): recorded with outcome `error` under the route's action."""
+    _record(
+        scope,
+        _route_action(scope) or Action.REQUEST_FAILED,
+        500,
+        outcome=AuditOutcome.ERROR,
+    )
+
+
+def _too_many(request: Request, retry_after: int) -> Response:
+    return problem_response(
+        429,
+        errors.RateLimited.title,
+        "Too many refused requests without a valid token from this address; "
+        "retry after the number of seconds in Retry-After.",
+        request_id=_request_id(request),
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def _record_domain_error(
+    request: Request, exc: errors.DomainError, status: int
+) -> Counted | None:
+    from starlette.concurrency import run_in_threadpool
+
+    if isinstance(exc, errors.Refusal):
+        return await run_in_threadpool(_record_refusal, request, exc)
+    if isinstance(exc, errors.Unavailable):
+        return None  # the infrastructure's fault, logged as such; not the caller's doing
+    return await run_in_threadpool(_record_other_refusal, request, status, exc)
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, errors.DomainError):  # registered for DomainError only
         raise exc
     status = status_for(exc)
-    if isinstance(exc, errors.Refusal):
-        from starlette.concurrency import run_in_threadpool
-
-        await run_in_threadpool(_record_refusal, request, exc)
+    counted = await _record_domain_error(request, exc, status)
+    if counted is not None and counted.retry_after is not None:
+        return _too_many(request, counted.retry_after)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, errors.InvalidInput):
@@ -142,6 +225,11 @@ def _message(error: Mapping[str, Any]) -> str:
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, RequestValidationError):
         raise exc
+    from starlette.concurrency import run_in_threadpool
+
+    counted = await run_in_threadpool(_record_other_refusal, request, 422, None)
+    if counted is not None and counted.retry_after is not None:
+        return _too_many(request, counted.retry_after)
     # Only location and message: pydantic's `input` would echo sensitive values back.
     items = [{"loc": _loc(tuple(e.get("loc", ()))), "msg": _message(e)} for e in exc.errors()]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
@@ -245,6 +333,9 @@ class ErrorBoundaryMiddleware:
                 response = unavailable_response(scope, cause, type(exc).__name__)
             else:
                 response = internal_error_response(scope, exc)
+                from starlette.concurrency import run_in_threadpool
+
+                await run_in_threadpool(_record_failure, scope)
             if started:
                 # Half an answer is on the wire; the server must drop the connection.
                 raise

@@ -45,6 +45,14 @@ class Action(StrEnum):
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
     ACCESS_DENIED = "access.denied"
     """A refusal that named no more precise action."""
+    AUTH_ANONYMOUS_REFUSED = "auth.anonymous_refused"
+    """A summary: refusals of unauthenticated requests from one address in one window, counted
+    after the first (which has an event of its own)."""
+    REQUEST_REFUSED = "request.refused"
+    """A request refused for a reason other than access (a conflict, a stale or missing version,
+    invalid input, throttling) on a route that names no more precise action."""
+    REQUEST_FAILED = "request.failed"
+    """A server error on a route that names no more precise action."""
     # --- cases
     CASE_CREATE = "case.create"
     CASE_READ = "case.read"

@@ -11,10 +11,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestMeta:
     request_id: str | None = None
     client_address: str | None = None
+    refusal_recorded: bool = False
+    """Set when the request recorded its own refusal (`record_refusal`) before failing, so the
+    error mapper does not record the same refusal a second time."""
 
 
 _current: ContextVar[RequestMeta | None] = ContextVar("haven_request_meta", default=None)
