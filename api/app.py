@@ -30,6 +30,7 @@ from api.routers import (
     users,
 )
 from api.routing import TransactionalRoute
+from services.audit.anonymous import enable_anonymous_summaries, limits_from
 from services.config import Settings, format_settings_error
 from services.crypto import KeyringError
 from services.logs import configure_logging
@@ -122,6 +123,11 @@ def create_app(
     app.state.settings = settings
     app.state.engine = runtime.engine
     app.state.session_factory = runtime.session_factory
+    # Refusals of unauthenticated requests are counted per address, not one audit row each.
+    enable_anonymous_summaries(
+        runtime.session_factory,
+        limits_from(settings.anonymous_window_seconds, settings.anonymous_max_refusals),
+    )
 
     register_error_handlers(app)
     app.include_router(health.router)

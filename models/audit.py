@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -58,3 +58,25 @@ class AuditEventCase(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     """The list event's `seq` (no foreign key: nothing may stand in the way of the events)."""
+
+
+class AnonymousRefusalWindow(Base):
+    """Refusals of unauthenticated requests from one client address in the current window.
+
+    The first refusal of a window is audited as its own event; the others only increment
+    `count` here (in the refusal's own committed transaction), and the window is written to the
+    audit log as one summary event when it ends (`services.audit.anonymous`). The counter is in
+    the database so that every worker process shares it and nothing counted is lost when one
+    stops."""
+
+    __tablename__ = "anonymous_refusal_windows"
+
+    client_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The address as the audit log names it (empty when the server saw none)."""
+    started_at: Mapped[datetime]
+    """When the window's first refusal (the one audited as its own event) happened."""
+    last_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer)
+    """Refusals in the window, the first included."""
+    throttled: Mapped[int] = mapped_column(Integer)
+    """How many of them were answered 429 (over `anonymous_max_refusals`)."""

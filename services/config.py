@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    anonymous_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    """Refusals of unauthenticated requests are counted per client address in windows this
+    long: the first of each window is audited as its own event, the rest as one summary."""
+    anonymous_max_refusals: int = Field(default=30, ge=1)
+    """Refusals of unauthenticated requests one address may collect per window; beyond it the
+    address is answered 429 (with Retry-After) until the window ends."""
     mfa_required_roles: Annotated[frozenset[Role], NoDecode] = frozenset()
     """Comma-separated roles that must use a TOTP second factor, e.g. `supervisor,system_admin`."""
     totp_issuer: str = "Haven"
@@ -106,6 +112,9 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path = Path("var/audit-checkpoints.jsonl")
     audit_checkpoint_every_events: int = Field(default=1000, ge=1)
     audit_checkpoint_every_seconds: int = Field(default=300, ge=1)
+    audit_checkpoint_first_events: int = Field(default=100, ge=0)
+    """Sign the head after every commit while the chain is this short (0: never), so a new
+    installation's first events are signed at once, not minutes later."""
     audit_checkpoint_url: str | None = None
     """Optional URL that each signed checkpoint is also POSTed to."""
 

@@ -73,6 +73,13 @@ PATIENT_WAITS: dict[str, object] = {
     "db_idle_in_transaction_timeout_seconds": 300,
     "db_pool_timeout_seconds": 120,
     "sqlite_busy_timeout_seconds": 120,
+    # Tests that walk every route without a token from one address would otherwise meet the
+    # anonymous throttle; it has tests of its own (tests/api/test_anonymous_flood.py).
+    "anonymous_max_refusals": 1_000_000,
+    # Tests count checkpoints by the steady-state rule (every N events, every M seconds); the
+    # young chain's checkpoint per commit has a test of its own (tests/services/
+    # test_audit_checkpoints.py).
+    "audit_checkpoint_first_events": 0,
 }
 
 

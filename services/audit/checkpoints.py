@@ -20,6 +20,10 @@ has just written and checks, without a query:
 - count: `(first_seq - 1) // N != last_seq // N` (this commit crossed a multiple of
   `HAVEN_AUDIT_CHECKPOINT_EVENTS`): exactly one commit crosses each multiple, so exactly one
   worker writes that checkpoint, whichever worker it is;
+- a young chain: every commit that appends one of the first `HAVEN_AUDIT_CHECKPOINT_FIRST_EVENTS`
+  events is signed at once. Otherwise a new installation's first events (the first logins, the
+  first accounts) would be covered by nothing newer than the bootstrap checkpoint until the
+  N-th event or M seconds later, the very minutes in which a cut would go unnoticed;
 - time: the checkpoint file's modification time is older than `M` seconds
   (`HAVEN_AUDIT_CHECKPOINT_EVERY_SECONDS`). The file is the shared state, so no worker keeps any:
   the check is repeated under the file lock, so several workers noticing at once write once.
@@ -207,6 +211,7 @@ class Checkpointer:
     def __init__(self, settings: Settings, keyring: Keyring) -> None:
         self.path = Path(settings.audit_checkpoint_file)
         self.every_events = settings.audit_checkpoint_every_events
+        self.first_events = settings.audit_checkpoint_first_events
         self.every_seconds = settings.audit_checkpoint_every_seconds
         self.url = settings.audit_checkpoint_url
         self.keyring = keyring
@@ -223,7 +228,7 @@ class Checkpointer:
     def after_append(self, first_seq: int, last_seq: int, last_hash: str) -> Checkpoint | None:
         """Called after a commit appended `first_seq..last_seq`: checkpoint when due."""
         crossed = (first_seq - 1) // self.every_events != last_seq // self.every_events
-        if crossed:
+        if crossed or first_seq <= self.first_events:
             return self.write(last_seq, last_hash)
         if self._stale():
             return self.write(last_seq, last_hash, only_if_stale=True)
@@ -307,4 +312,6 @@ def enable_checkpoints(session_factory: sessionmaker[Session], checkpointer: Che
     """Make every session of this factory checkpoint after the commits that append events."""
     from services.audit.log import CHECKPOINTER_KEY
 
-    session_factory.configure(info={CHECKPOINTER_KEY: checkpointer})
+    info = dict(session_factory.kw.get("info") or {})
+    info[CHECKPOINTER_KEY] = checkpointer
+    session_factory.configure(info=info)

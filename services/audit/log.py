@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from models.audit import AuditEvent, AuditEventCase
 from models.base import utcnow
 from services.actions import Action
+from services.audit import anonymous as anonymous_refusals
 from services.audit.chain import CONTENT_COLUMNS, GENESIS_HASH, chained_hash, content_prefix
-from services.audit.context import current_request
+from services.audit.context import RequestMeta, current_request
 from services.audit.enums import ActorType, AuditOutcome
 from services.policy import Principal
 
@@ -125,6 +126,7 @@ def record(
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     detail: dict[str, Any] | None = None,
     listed_cases: Sequence[uuid.UUID] = (),
+    request: RequestMeta | None = None,
 ) -> None:
     """Queue one audit event; it is chained and written when `session` commits.
 
@@ -132,13 +134,14 @@ def record(
     `listed_cases`: the cases a list or search returned, one event for all of them. Their ids
     go into `detail["case_ids"]` (so the chain's hash covers them) and into the
     `audit_event_cases` index (so each case's access log finds the event).
+    `request` names the request the event belongs to (default: the current one).
     """
     if not isinstance(actor, Actor):
         actor = actor_for(actor)
     # Checked at run time too: a bare string would still satisfy the database's CHECK on
     # `outcome`, but an unknown action would be an event nobody can look up.
     action, outcome = Action(action), AuditOutcome(outcome)
-    meta = current_request()
+    meta = request or current_request()
     field_names = sorted(set(fields))
     listed = tuple(dict.fromkeys(listed_cases))
     if listed:
@@ -176,11 +179,28 @@ def record_refusal(
     actor: Actor | Principal | None,
     action: Action,
     **kwargs: Any,
-) -> None:
-    """Record a refusal in its own transaction, so the failed request's rollback keeps it."""
+) -> anonymous_refusals.Counted | None:
+    """Record a refusal in its own transaction, so the failed request's rollback keeps it.
+
+    An unauthenticated caller's refusal of a kind anyone can repeat at will is counted per
+    address instead, after the first of each window (`services.audit.anonymous`); the answer
+    then says whether the address is over its limit. None when the refusal was recorded as
+    usual."""
     kwargs.setdefault("outcome", AuditOutcome.DENIED)
+    current_request().refusal_recorded = True
     with session_factory() as session, session.begin():
+        limits = anonymous_refusals.limits_of(session)
+        counted = None
+        if limits is not None and _is_anonymous(actor) and action in anonymous_refusals.SUMMARISED:
+            counted = anonymous_refusals.count_refusal(session, limits)
+            if not counted.first:
+                return counted
         record(session, actor, action, **kwargs)
+    return counted
+
+
+def _is_anonymous(actor: Actor | Principal | None) -> bool:
+    return actor is None or (isinstance(actor, Actor) and actor.type == ActorType.ANONYMOUS)
 
 
 def _chain_pending(session: Session) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_
 from models.base import utcnow
 from models.cases import IdempotencyRecord
 from models.identity import AccessToken, LoginFailure
+from services.audit.anonymous import flush_ended
 from services.kit.idempotency import TTL as IDEMPOTENCY_TTL
 from services.runtime import Runtime
 
@@ -52,3 +53,13 @@ def purge_dead_tokens(runtime: Runtime) -> str:
         f"deleted {tokens.rowcount} dead token(s), "  # type: ignore[attr-defined]
         f"{failures.rowcount} old failed-login record(s)"  # type: ignore[attr-defined]
     )
+
+
+def summarise_anonymous_refusals(runtime: Runtime) -> str:
+    """Write the summary event of every ended window of anonymous refusals (those no later
+    refusal from the same address has closed yet), so a burst's count reaches the audit log
+    even when its address never comes back."""
+    window = timedelta(seconds=runtime.settings.anonymous_window_seconds)
+    with runtime.session_factory() as session, session.begin():
+        written = flush_ended(session, window)
+    return f"wrote {written} anonymous-refusal summary event(s)"

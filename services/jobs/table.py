@@ -39,6 +39,13 @@ JOBS: list[Job] = [
         sign_new_events,
     ),
     Job(
+        "anonymous_refusal_summaries",
+        "Write the counted refusals of unauthenticated requests of every ended window to the "
+        "audit log as one summary event per address and window.",
+        lambda settings: timedelta(seconds=settings.anonymous_window_seconds),
+        purge.summarise_anonymous_refusals,
+    ),
+    Job(
         "purge_idempotency",
         "Delete Idempotency-Key records older than their 24-hour life.",
         _fixed(timedelta(hours=1)),

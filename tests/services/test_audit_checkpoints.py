@@ -90,6 +90,32 @@ def test_a_checkpoint_is_written_after_the_commit_that_crosses_every_n_events(
     assert (report.valid, report.checkpoints_checked, report.events_checked) == (True, 4, 22)
 
 
+def test_a_young_chain_is_signed_after_every_commit(
+    db: Session, settings: Settings, keyring: Keyring
+) -> None:
+    """With the default intervals (every 1000 events or 300 s), a new installation's first
+    events would otherwise wait minutes behind the bootstrap's checkpoint."""
+    defaults = Settings()
+    tuned = settings.model_copy(
+        update={
+            "audit_checkpoint_every_events": defaults.audit_checkpoint_every_events,
+            "audit_checkpoint_every_seconds": defaults.audit_checkpoint_every_seconds,
+            "audit_checkpoint_first_events": 6,
+        }
+    )
+    assert defaults.audit_checkpoint_first_events > 0  # on by default
+    db.info[CHECKPOINTER_KEY] = Checkpointer(tuned, keyring)
+    path = Path(settings.audit_checkpoint_file)
+    commit_events(db, 1)  # the bootstrap's event: the file is new
+    commit_events(db, 2)  # 2..3, seconds later: signed at once, although the file is fresh
+    commit_events(db, 1)  # 4
+    commit_events(db, 3)  # 5..7: starts inside the first 6
+    commit_events(db, 2)  # 8..9: past them, back to every N events or M seconds
+    assert seqs_in(path) == [1, 3, 4, 7]
+    report = verify_log(db.connection(), settings, keyring)
+    assert (report.valid, report.checkpoints_checked, report.events_checked) == (True, 4, 9)
+
+
 def test_a_checkpoint_is_written_when_the_last_one_is_older_than_m_seconds(
     db: Session, settings: Settings, keyring: Keyring
 ) -> None:
