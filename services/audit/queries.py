@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, AuditEventCase
 from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
+from models.db import READ_ONLY_OPTION
 from services.actions import Action
 from services.audit.enums import ActorType
 from services.audit.log import record
@@ -146,7 +148,7 @@ def verify_for(
 ) -> VerifyReport:
     """`GET /audit/verify` (auditor): recompute the chain and check it against the checkpoints."""
     require(principal, Action.AUDIT_VERIFY)
-    report = verify_log(session.connection(), settings, keyring)
+    report = _verify_from_snapshot(session, settings, keyring)
     record(
         session,
         principal,
@@ -159,3 +161,26 @@ def verify_for(
         },
     )
     return report
+
+
+def _verify_from_snapshot(session: Session, settings: Settings, keyring: Keyring) -> VerifyReport:
+    """Verify through a connection of its own, in a read-only snapshot, so a long verification
+    holds up no writer.
+
+    The request's transaction is ended first: on SQLite it has held the database's write lock
+    since the caller's token was checked (every transaction there begins IMMEDIATE), and would
+    hold it for the whole verification. Nothing but the token's last-use time was written by
+    then, and the audit event of the verification is recorded afterwards in a new transaction.
+    The snapshot is a deferred read transaction on SQLite (WAL: readers see the database as it
+    was at their first read, and never block a writer) and REPEATABLE READ on PostgreSQL, so
+    events appended meanwhile are simply not part of this verification. A session bound to a
+    single connection (the tests' savepoint isolation) reads through that connection instead."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return verify_log(session.connection(), settings, keyring)
+    session.commit()
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if bind.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    with bind.connect().execution_options(**options) as connection, connection.begin():
+        return verify_log(connection, settings, keyring)
