@@ -5,6 +5,9 @@ Sync access everywhere: see docs/development.md ("Design choices worth knowing")
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,8 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("haven.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """SQLite's wait for the write lock when no `DatabaseLimits` are given (tools, tests)."""
@@ -71,9 +76,51 @@ def normalise_url(raw: str) -> URL:
         url = url.set(drivername="postgresql+psycopg")
     if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
         path = Path(url.database).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         url = url.set(drivername="sqlite+pysqlite", database=str(path))
     return url
+
+
+SQLITE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+"""The database file and the files SQLite keeps beside it, which hold the same rows."""
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    if str(url.database).startswith("file:"):
+        return None  # a URI (tests' shared in-memory databases): nothing on disk to guard
+    return Path(str(url.database))
+
+
+def restrict_sqlite_files(path: Path) -> None:
+    """Make the database file and its -wal, -shm and -journal files readable by this user only.
+
+    The file holds ciphertext, but also blind indexes, ids, times and the audit log: nothing
+    for other local users. SQLite creates -wal and -shm with the main file's permissions, so the
+    main file is created 0600 before SQLite first opens it (`O_EXCL`: whoever creates it decides
+    its mode), and any of them found looser (an installation from before, a copy) is tightened.
+    A file owned by another user cannot be changed and is left to the operator; it is logged."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            mode = stat.S_IMODE(os.stat(companion).st_mode)
+            if mode & 0o077:
+                os.chmod(companion, mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            log.warning(
+                "cannot restrict the database file's permissions",
+                extra={"file": str(companion), "error": error.strerror},
+            )
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -127,6 +174,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) ->
     # BEGIN IMMEDIATE: each request appends to the audit chain, so each one writes, and taking
     # the write lock up front makes concurrent requests wait (busy timeout) instead of failing
     # with "database is locked" when a reader later tries to upgrade.
+    path = _sqlite_path(engine.url)
+    if path is not None:
+        restrict_sqlite_files(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -138,6 +189,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str) ->
         # Erased rows (a destroyed data key, search tokens) are overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+        if path is not None:  # -wal and -shm exist now; any left loose before are tightened
+            restrict_sqlite_files(path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
