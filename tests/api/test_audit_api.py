@@ -16,7 +16,10 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.identity import Agency, User
 from services.config import Settings
+from services.crypto.rotation import retire_old_versions, rotate
+from services.identity.recovery import operator_reset_password
 from services.policy import Role
+from services.runtime import Runtime
 from tests.databases import is_postgres
 from tests.factories import (
     API,
@@ -295,3 +298,38 @@ def test_an_erased_case_has_no_access_log(client: TestClient, people: People) ->
     # The auditor still sees every event about it, the erasure included.
     actions = [i["action"] for i in all_events(client, people.h["auditor"], case_id=case_id)]
     assert "case.erase" in actions and actions[0] == "case.create"
+
+
+def test_auditors_page_past_events_written_by_operator_commands(
+    client: TestClient, people: People, db: Session, runtime: Runtime
+) -> None:
+    """`haven reset-password`, `haven keys rotate` and `keys retire` act as the `system` actor
+    (an operator, not an API caller); a page holding their events must still be served."""
+    operator_reset_password(db, username=people.caseworker.username, password="a new passphrase 7")
+    db.commit()
+    rotate(runtime.session_factory, runtime.keyring)
+    assert retire_old_versions(runtime.session_factory, runtime.keyring) == [1]
+    operator_actions = {"user.reset_password", "keys.kek_added", "keys.rotated", "keys.kek_retired"}
+
+    head = db.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    # One event per page, so every page holding an operator's event is served; each page read
+    # adds an `audit.read` event, so the walk stops at the head it started from.
+    while not seen or seen[-1]["seq"] < head:
+        params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"{API}/audit/events", params=params, headers=people.h["auditor"])
+        assert page.status_code == 200, page.text
+        seen.extend(page.json()["items"])
+        cursor = page.json()["next_cursor"]
+    by_operator = [e for e in seen if e["actor"]["type"] == "system"]
+    assert {e["action"] for e in by_operator} == operator_actions
+    for event in by_operator:
+        assert event["actor"] == {
+            "type": "system",
+            "id": None,
+            "role": None,
+            "scopes": None,
+            "agency_id": None,
+        }
+    assert [e["seq"] for e in seen] == sorted(e["seq"] for e in seen)
