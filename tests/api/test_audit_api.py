@@ -16,8 +16,8 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.identity import Agency, User
 from services.config import Settings
-from services.crypto.rotation import retire_old_versions, rotate
 from services.identity.recovery import operator_reset_password
+from services.keys.rotation import retire_old_versions, rotate
 from services.policy import Role
 from services.runtime import Runtime
 from tests.databases import is_postgres
