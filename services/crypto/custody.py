@@ -16,7 +16,8 @@ several versions (an unfinished rotation, a migration to a token) is checked ver
   a supervisor would restart an exiting worker in a loop. `haven serve` proves once before any
   worker starts, so a mismatch known at start refuses the whole server once.
 - A key file that changes on disk while Haven runs is proven the same way before it is adopted
-  (`LocalFileKeyring.adoption_check`).
+  (`LocalFileKeyring.adoption_check`); one that fails is logged and not adopted, and the keys
+  already proven serve on.
 A database with no live data key proves nothing and so accepts any keyring: no data is readable
 under one keyring and not another yet.
 """

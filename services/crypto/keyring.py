@@ -20,7 +20,10 @@ The local file:
   wrap, and whenever an unwrap meets a version this process has not seen), so server workers pick
   up a rotation's new KEK without a restart. A changed file is adopted only after
   `adoption_check` (installed by `ProvenKeyring`) has proven it against the database, so a
-  keyring swapped under a running server is refused, not used.
+  keyring swapped under a running server is refused, not used: the process logs an error and
+  goes on with the keys it had adopted (the ones the data was written with), and proves the file
+  again only when it changes again. Changing the keyring (a new KEK, retiring one) still refuses
+  while the file on disk is one that failed its proof.
 
 Old KEK versions are kept: a data key wrapped under any version the file holds can be unwrapped.
 """
@@ -31,6 +34,7 @@ import base64
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import stat
 import tempfile
@@ -53,6 +57,8 @@ from services.crypto.errors import (
     KeyringUnavailable,
 )
 from services.crypto.signing import new_signing_seed, public_key_of, sign_with_seed
+
+log = logging.getLogger("haven.keyring")
 
 FILE_FORMAT = 1
 _WRAP_PURPOSE = b"haven.dek-wrap.kek-version="
@@ -268,6 +274,8 @@ class LocalFileKeyring:
         self._lock = threading.Lock()
         self._material: _Material
         self._seen: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._refused: tuple[int, int, int, int] | None = None
+        """The key file as last refused (see `_refuse`), so it is not proven on every use."""
         self.adoption_check: AdoptionCheck | None = None
         """Run on a changed key file before it is used (see `ProvenKeyring`)."""
         if create:
@@ -375,9 +383,28 @@ class LocalFileKeyring:
     def _reload(self, *, initial: bool = False) -> None:
         material, seen = self._read()
         if not initial:
-            self._check_candidate(material)
+            try:
+                self._check_candidate(material)
+            except KeyringMismatch as error:
+                self._refuse(seen, error)
+                return
         with self._lock:
-            self._material, self._seen = material, seen
+            self._material, self._seen, self._refused = material, seen, None
+
+    def _refuse(self, seen: tuple[int, int, int, int], error: KeyringMismatch) -> None:
+        """A changed key file failed its proof: keep serving with the keys adopted before (they
+        are the ones the data was written with), say so loudly once for this version of the
+        file, and do not prove the same file again on every key use. A file that changes again
+        (the original put back, or a rotation) is proven afresh."""
+        with self._lock:
+            first = self._refused != seen
+            self._refused = seen
+        if first:
+            log.error(
+                "key file changed on disk and was REFUSED; still serving with the keys adopted "
+                "before. Put the original key file back (a restart would refuse to start).",
+                extra={"key_file": str(self.path), "reason": str(error)},
+            )
 
     def _after_own_write(self) -> None:
         """Adopt what this process just wrote (from a base it had checked) without re-proving."""
@@ -390,7 +417,8 @@ class LocalFileKeyring:
             info = os.stat(self.path)
         except OSError:
             raise KeyringUnavailable(f"key file {self.path} has disappeared") from None
-        if _fingerprint(info) != self._seen:
+        seen = _fingerprint(info)
+        if seen not in (self._seen, self._refused):
             self._reload()
 
     def refresh(self) -> None:

@@ -170,31 +170,57 @@ def test_until_the_database_answers_every_key_use_is_refused_then_the_proof_runs
 # --- a key file changed under a running process --------------------------------------------
 
 
-def test_a_keyring_swapped_while_running_is_not_adopted(
-    fresh_runtime: Runtime, tmp_path: Path
+def test_a_keyring_swapped_while_running_is_refused_and_the_adopted_keys_serve_on(
+    fresh_runtime: Runtime,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     factory, keyring = fresh_runtime.session_factory, fresh_runtime.keyring
     assert isinstance(keyring, ProvenKeyring)
     keys = _keys(factory, keyring, 2)
     path = fresh_runtime.settings.key_file
     original = path.read_bytes()
+    backend = LocalFileKeyring(path)  # the original keys, to check what is written meanwhile
     other = init_keyring(Settings(key_file=tmp_path / "other" / "keyring.json"))
     _replace_file(path, other.path.read_bytes())
 
-    with pytest.raises(KeyringMismatch, match="replaced by a different keyring"):
-        keyring.wrap_data_key(new_data_key())
-    with factory() as session:  # the adopted keys still read what was written
+    proofs: list[int] = []
+    real_prove = custody.prove_against_database
+
+    def counted(*args: object, **kwargs: object) -> int:
+        proofs.append(1)
+        return real_prove(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(custody, "prove_against_database", counted)
+    with caplog.at_level("ERROR", logger="haven.keyring"):
+        for _ in range(3):  # refused once, loudly; new keys still wrapped under the adopted KEK
+            wrapped = keyring.wrap_data_key(dek := new_data_key())
+            assert backend.unwrap_data_key(wrapped) == dek
+    refusals = [r for r in caplog.records if "REFUSED" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "replaced by a different keyring" in str(refusals[0].__dict__.get("reason"))
+    with factory() as session:  # and what was written before still reads
         assert {k: load_data_key(session, keyring, k) for k in keys} == keys
+    with pytest.raises(KeyringMismatch):  # nothing is changed on top of the refused file
+        keyring.add_kek_version()
 
     # same blind-index/system/signing keys but another KEK: only the database proof can tell
     content = json.loads(original)
     content["keks"][0]["key"] = base64.b64encode(os.urandom(32)).decode()
     _replace_file(path, json.dumps(content).encode())
-    with pytest.raises(KeyringMismatch, match="cannot unwrap"):
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="haven.keyring"):
+        wrapped = keyring.wrap_data_key(dek := new_data_key())
         keyring.wrap_data_key(new_data_key())
+    assert backend.unwrap_data_key(wrapped) == dek
+    [refused] = [r for r in caplog.records if "REFUSED" in r.getMessage()]
+    assert "cannot unwrap" in str(refused.__dict__.get("reason"))
+    assert len(proofs) == 1  # proven once for this file, not once per use
 
-    _replace_file(path, original)  # the operator puts the right file back: in use again
+    _replace_file(path, original)  # the operator puts the right file back: adopted again
     assert keyring.wrap_data_key(new_data_key()).kek_version == 1
+    assert keyring.add_kek_version() == 2
 
 
 def test_a_rotation_by_another_process_is_proven_and_adopted(fresh_runtime: Runtime) -> None:
