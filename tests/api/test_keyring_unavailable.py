@@ -1,6 +1,6 @@
-"""Through HTTP: while the keyring is not proven against the database (or a swapped key file is
-refused) every use of a key answers 503 with Retry-After, nothing is written, and the service
-heals by itself once the proof succeeds."""
+"""Through HTTP: while the keyring is not proven against the database every use of a key answers
+503 with Retry-After, nothing is written, and the service heals by itself once the proof
+succeeds. A key file swapped under a proven keyring is refused and the proven keys serve on."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_intake_is_503_until_the_keyring_is_proven_then_works(
         proof_engine.dispose()
 
 
-def test_a_swapped_key_file_is_503_for_new_cases_and_old_cases_stay_readable(
+def test_a_swapped_key_file_is_refused_and_the_proven_keys_serve_on(
     client: TestClient, world: World, runtime: Runtime, tmp_path: Path
 ) -> None:
     guarded = ProvenKeyring(runtime.keyring, make_engine(runtime.settings.database_url))
@@ -84,11 +84,12 @@ def test_a_swapped_key_file_is_503_for_new_cases_and_old_cases_stay_readable(
     swap.chmod(0o600)
     os.replace(swap, path)
 
-    refused = client.post(f"{API}/cases", json=body(), headers=world.owner.headers)
-    assert refused.status_code == 503, refused.text
-    read = client.get(f"{API}/cases/{first['id']}", headers=world.owner.headers)
-    assert read.status_code == 200
-    assert read.json()["child"]["given_name"] == "Amal"
+    during = client.post(f"{API}/cases", json=body(), headers=world.owner.headers)
+    assert during.status_code == 201, during.text  # wrapped under the proven keys
+    for case_id in (first["id"], during.json()["id"]):
+        read = client.get(f"{API}/cases/{case_id}", headers=world.owner.headers)
+        assert read.status_code == 200
+        assert read.json()["child"]["given_name"] == "Amal"
 
     swap.write_bytes(original)
     swap.chmod(0o600)
