@@ -32,9 +32,13 @@ PROBLEM = "application/problem+json"
 PASSPHRASE = "a perfectly fine passphrase"
 
 
-def audit_actions(db: Session) -> list[tuple[str, str | None]]:
-    rows = db.execute(select(AuditEvent.action, AuditEvent.resource_id).order_by(AuditEvent.seq))
-    return [(a, r) for a, r in rows]
+def audit_actions(db: Session) -> list[tuple[str, str | None, str]]:
+    rows = db.execute(
+        select(AuditEvent.action, AuditEvent.resource_id, AuditEvent.outcome).order_by(
+            AuditEvent.seq
+        )
+    )
+    return [(a, r, o) for a, r, o in rows]
 
 
 @pytest.fixture
@@ -69,8 +73,10 @@ def test_agencies_are_created_once_and_listed_in_pages(
         if cursor is None:
             break
     assert seen == sorted(seen) and set(names) <= set(seen) and "System" in seen
-    created_ids = [r for a, r in audit_actions(db) if a == "agency.create"]
+    created_ids = [r for a, r, o in audit_actions(db) if a == "agency.create" and o == "success"]
     assert len(created_ids) == 3 and None not in created_ids
+    # The refused duplicate leaves its own trace.
+    assert [o for a, _, o in audit_actions(db) if a == "agency.create"].count("denied") == 1
 
 
 def test_agency_input_is_validated(client: TestClient, system_admin: dict[str, str]) -> None:
@@ -125,8 +131,11 @@ def test_a_system_admin_creates_users_in_any_agency(
         headers=system_admin,
     )
     assert taken.status_code == 409
-    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.create")).one()
+    event, refused = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "user.create").order_by(AuditEvent.seq)
+    ).all()
     assert event.resource_id == body["id"] and PASSPHRASE not in (event.detail or "")
+    assert refused.outcome == "denied" and PASSPHRASE not in (refused.detail or "")
 
 
 @pytest.mark.parametrize(
