@@ -62,6 +62,10 @@ IfMatchHeader = Annotated[
     str | None,
     Header(alias="If-Match", description='The version you read, as its ETag: `"3"`.'),
 ]
+REPLAY_HEADER = "Idempotent-Replayed"
+"""Set to `true` on a creating POST's answer when an Idempotency-Key replay returned an earlier
+record (nothing new was created)."""
+
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(

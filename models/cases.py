@@ -114,8 +114,8 @@ class IdempotencyRecord(Base):
     """Keyed HMAC-SHA-256 of the operation and its canonical body: recognises a replay."""
     resource_type: Mapped[str] = mapped_column(String(32))
     resource_id: Mapped[uuid.UUID]
-    case_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    """The case concerned (erasure removes the case's records)."""
+    case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    """The case concerned (erasure removes the case's records); none for a tracing request."""
     status_code: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

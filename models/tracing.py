@@ -116,3 +116,25 @@ class TracingMatch(Base):
     """The supervisor's note or reason, under the request's data key."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseReunification(Base):
+    """The child's case's own record of a reunification (its timeline entry).
+
+    The request keeps the enquirer's side under its key; this row repeats what the case's reader
+    needs (date, with whom, note, the request's reference) under the case's key, so the timeline
+    decrypts one key per case and erasing the case shreds it with the rest of the case.
+    """
+
+    __tablename__ = "case_reunifications"
+    __table_args__ = (Index("ix_case_reunifications_case_id_recorded_at", "case_id", "recorded_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    tracing_request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tracing_requests.id", ondelete="CASCADE")
+    )
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content: Mapped[bytes]
+    """`{reunified_on, with, note, reference}` under the case's data key."""

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
+    REPLAY_HEADER,
     IdempotencyKeyHeader,
     IfMatchHeader,
     KeyringDep,
@@ -55,7 +56,6 @@ from services.policy import Action
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: `include_router` keeps each route's own class, so the parent's is not enough."""
 
-REPLAY_HEADER = "Idempotent-Replayed"
 
 
 def _problem(description: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import (
+    REPLAY_HEADER,
     IdempotencyKeyHeader,
     IfMatchHeader,
     KeyringDep,
@@ -57,7 +58,6 @@ from services.policy import Action
 router = APIRouter(route_class=TransactionalRoute)
 """Set here: `include_router` keeps each route's own class, so the parent's is not enough."""
 
-REPLAY_HEADER = "Idempotent-Replayed"
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
 Cursor = Annotated[

@@ -11,7 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import IfMatchHeader, KeyringDep, PrincipalDep, SessionDep, SettingsDep
+from api.deps import (
+    REPLAY_HEADER,
+    IdempotencyKeyHeader,
+    IfMatchHeader,
+    KeyringDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.openapi import requires
 from api.routing import TransactionalRoute
 from api.schemas.tracing import (
@@ -68,7 +76,19 @@ def _match(view: MatchView) -> MatchOut:
     summary="File a tracing request (caseworker; becomes the owner); it is matched at once",
     description="Names may be in any script and spelling. The request is encrypted under its own "
     "data key; its names are kept only as keyed, truncated tokens, and it is matched "
-    "against every case at once (see its matches).",
+    "against every case at once (see its matches). Honours Idempotency-Key: a retry with the "
+    "same key and body answers with the first request and `Idempotent-Replayed: true`.",
+    responses={
+        201: {
+            "headers": {
+                REPLAY_HEADER: {
+                    "description": "`true` when an Idempotency-Key replay returned an earlier "
+                    "request (nothing new was created)",
+                    "schema": {"type": "string"},
+                }
+            }
+        }
+    },
     openapi_extra=requires(Action.TRACING_CREATE),
 )
 def create(
@@ -78,9 +98,19 @@ def create(
     settings: SettingsDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> TracingRequestOut:
-    view = create_request(session, keyring, settings, principal, body.model_dump(mode="json"))
+    view = create_request(
+        session,
+        keyring,
+        settings,
+        principal,
+        body.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+    )
     response.headers["Location"] = f"/api/v1/tracing-requests/{view.request.id}"
+    if view.replayed:
+        response.headers[REPLAY_HEADER] = "true"
     return _request(view, response)
 
 

@@ -76,4 +76,5 @@ class TimelineKind(StrEnum):
     FOLLOW_UP = "follow_up"
     NOTE = "note"
     REFERRAL = "referral"
+    REUNIFICATION = "reunification"
     CLOSURE = "closure"

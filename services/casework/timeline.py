@@ -1,7 +1,7 @@
 """A case's timeline: `GET /cases/{id}/timeline`, newest first, cursor-paginated.
 
 It merges every kind of record of the case: stage moves (and reopenings), assessments, plan
-versions, services delivered, follow-ups, notes, referrals and closures. Each source is read
+versions, services delivered, follow-ups, notes, referrals, reunifications and closures. Each source is read
 newest first after the cursor, at most one page each, and the sources are merged on
 (time, id), so a page costs one small query per source whatever the case's size. Summaries are
 decrypted under the case's key; only a caller who may read the case gets here at all (the case
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from models.cases import CaseNote
 from models.casework import Assessment, Closure, FollowUp, PlanVersion, ServiceDelivery, StageEvent
 from models.referrals import Referral
+from models.tracing import CaseReunification
 from services.cases.access import case_data_key, decrypt_for_case
 from services.cases.records import open_record
 from services.cases.workflow import CLOSURES_TABLE
@@ -32,6 +33,7 @@ from services.casework.enums import TimelineKind
 from services.crypto import Keyring
 from services.kit.cursor import Keyset, SortKey
 from services.policy import Action, Principal
+from services.tracing.reunification import details_of
 
 SUMMARY_CHARS = 120
 KEYSET = Keyset(
@@ -109,6 +111,15 @@ def _referral(_dek: bytes, row: Referral) -> str:
     return f"Referral for {row.service_type} ({row.urgency} urgency): {row.status}"
 
 
+def _reunification(dek: bytes, row: CaseReunification) -> str:
+    details = details_of(dek, row)
+    note = _short(details.get("note"))
+    return (
+        f"Reunified with {details['with']} on {details['reunified_on']} "
+        f"(tracing request {details['reference']})" + (f": {note}" if note else "")
+    )
+
+
 def _closure(dek: bytes, row: Closure) -> str:
     document = open_record(
         dek,
@@ -138,6 +149,12 @@ SOURCES: tuple[_Source, ...] = (
     _Source(TimelineKind.FOLLOW_UP, FollowUp, FollowUp.created_at, _follow_up),
     _Source(TimelineKind.NOTE, CaseNote, CaseNote.created_at, _note),
     _Source(TimelineKind.REFERRAL, Referral, Referral.created_at, _referral),
+    _Source(
+        TimelineKind.REUNIFICATION,
+        CaseReunification,
+        CaseReunification.recorded_at,
+        _reunification,
+    ),
     _Source(TimelineKind.CLOSURE, Closure, Closure.closed_at, _closure),
 )
 

@@ -103,7 +103,7 @@ def claim(
     body: Any,
     resource_type: str,
     resource_id: uuid.UUID,
-    case_id: uuid.UUID,
+    case_id: uuid.UUID | None,
     status_code: int = 201,
 ) -> Claim:
     """Claim `key` for this request: `Claim(replay=None)` to go ahead and create the resource

@@ -25,6 +25,7 @@ from services import audit
 from services.config import Settings
 from services.crypto import Keyring, create_data_key
 from services.errors import FieldProblem, InvalidInput, NotFound
+from services.kit import idempotency
 from services.kit.cursor import Keyset, SortKey
 from services.kit.versions import Versioned
 from services.policy import Action, Principal, require, tracing_request_filter
@@ -35,6 +36,7 @@ from services.tracing.content import (
     request_data_key,
 )
 from services.tracing.matching import match_request
+from services.tracing.reunification import record_on_case
 from services.tracing.states import MatchStatus, RequestEvent, RequestStatus, next_request_status
 from services.tracing.tokens import request_parts, tokenizer, write_request_tokens
 
@@ -53,6 +55,8 @@ RECENT = Keyset(
 class RequestView:
     request: TracingRequest
     document: dict[str, Any]
+    replayed: bool = False
+    """True when an `Idempotency-Key` replay returned an earlier request (nothing was created)."""
 
     @property
     def etag(self) -> str:
@@ -142,12 +146,28 @@ def create_request(
     settings: Settings,
     principal: Principal,
     body: Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
 ) -> RequestView:
-    """File an enquiry (`body` in JSON form); the caller becomes the owner. Matched at once."""
+    """File an enquiry (`body` in JSON form); the caller becomes the owner. Matched at once.
+    A retry with the same `idempotency_key` and body returns the first request (`replayed`)."""
     require(principal, Action.TRACING_CREATE)
     now = utcnow()
     _validate(body, now.date())
     request_id = uuid.uuid4()
+    claim = idempotency.claim(
+        session,
+        keyring,
+        principal,
+        idempotency_key,
+        operation="tracing_request.create",
+        body=dict(body),
+        resource_type=RESOURCE,
+        resource_id=request_id,
+        case_id=None,
+    )
+    if claim.replay is not None:
+        return _replay(session, keyring, principal, claim.replay.resource_id)
     data_key_id, dek = create_data_key(session, keyring)
     document = {key: body.get(key) for key in ("enquirer", "sought", "circumstances")}
     request = TracingRequest(
@@ -176,6 +196,25 @@ def create_request(
         detail={"matches_proposed": proposed},
     )
     return RequestView(request, document)
+
+
+def _replay(
+    session: Session, keyring: Keyring, principal: Principal, request_id: uuid.UUID
+) -> RequestView:
+    """The request an earlier call with the same key created, audited as a replay."""
+    earlier = session.get(TracingRequest, request_id)
+    if earlier is None:  # pragma: no cover - requests are never deleted
+        raise InvalidInput.field(idempotency.HEADER_LOC, "The earlier request no longer exists.")
+    document = decrypt_document(request_data_key(session, keyring, earlier), earlier)
+    audit.record(
+        session,
+        principal,
+        Action.TRACING_CREATE,
+        resource_type=RESOURCE,
+        resource_id=earlier.id,
+        detail={"idempotent_replay": True},
+    )
+    return RequestView(earlier, document, replayed=True)
 
 
 def _field_paths(document: Mapping[str, Any]) -> list[str]:
@@ -333,6 +372,14 @@ def reunify(
         if_match,
     )
     for case_id in cases:
+        entry = record_on_case(
+            session,
+            keyring,
+            principal,
+            case_id,
+            view.request,
+            {"reunified_on": reunified_on.isoformat(), "with": reunified_with, "note": note},
+        )
         audit.record(
             session,
             principal,
@@ -341,6 +388,6 @@ def reunify(
             resource_id=case_id,
             case_id=case_id,
             fields=["reunification"],
-            detail={"tracing_request_id": str(request_id)},
+            detail={"tracing_request_id": str(request_id), "timeline_entry_id": str(entry)},
         )
     return view

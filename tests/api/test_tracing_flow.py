@@ -139,6 +139,48 @@ def test_latin_case_found_by_arabic_enquiry_then_confirmed_and_reunified(
         assert action in trail
     assert "case.reunified" in actions(db, case["id"])
 
+    # The child's case shows the reunification on its own timeline, newest first.
+    timeline = client.get(f"{API}/cases/{case['id']}/timeline", headers=world.owner.headers)
+    assert timeline.status_code == 200, timeline.text
+    entry = timeline.json()["items"][0]
+    assert entry["kind"] == "reunification"
+    assert entry["summary"] == (
+        f"Reunified with parents on 2025-01-02 (tracing request {request['reference']}): "
+        "At the camp office"
+    )
+    # ... and not the decoy's, which was never confirmed.
+    other = client.get(f"{API}/cases/{decoy['id']}/timeline", headers=world.owner.headers)
+    assert "reunification" not in {item["kind"] for item in other.json()["items"]}
+
+
+def test_tracing_request_honours_idempotency_key(
+    client: TestClient, world: World, db: Session
+) -> None:
+    data = enquiry(["Karwan"], father_name="Aso")
+    key = str(uuid.uuid4())
+    headers = {**world.owner.headers, "Idempotency-Key": key}
+    first = client.post(f"{API}/tracing-requests", json=data, headers=headers)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = client.post(f"{API}/tracing-requests", json=data, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["reference"] == first.json()["reference"]
+    listed = client.get(f"{API}/tracing-requests", headers=world.owner.headers).json()["items"]
+    assert [item["id"] for item in listed].count(first.json()["id"]) == 1
+    assert len(listed) == 1
+    assert actions(db, first.json()["id"]).count("tracing_request.create") == 2
+
+    # The same key with another body is refused, naming the header; nothing is created.
+    changed = client.post(
+        f"{API}/tracing-requests", json=enquiry(["Shilan"], sex="female"), headers=headers
+    )
+    assert changed.status_code == 422, changed.text
+    assert "Idempotency-Key" in changed.text
+    listed = client.get(f"{API}/tracing-requests", headers=world.owner.headers).json()["items"]
+    assert len(listed) == 1
+
 
 def test_new_case_is_matched_against_open_requests_and_rejection_sticks(
     client: TestClient, world: World
