@@ -61,14 +61,25 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=5_000, help="enquiries")
     parser.add_argument("--seed", type=int, default=20261202)
     parser.add_argument("--out", type=Path, default=Path("var/tracing-eval"))
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database an earlier run of the same size left in --out (re-measure a "
+        "scorer or ranking change without rebuilding; token changes need a rebuild)",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
     pools = load_pools(args.seed)
     children = build_children(pools, args.cases, args.seed)
     enquiries = build_enquiries(pools, children, args.queries, args.seed)
-    factory, keyring, settings = open_database(args.out)
-    ids = load_cases(factory, keyring, settings, children)
+    reused = reopen_database(args.out, args.cases) if args.reuse else None
+    if reused is not None:
+        factory, keyring, settings, ids = reused
+        print(f"(reusing the database in {args.out})")
+    else:
+        factory, keyring, settings = open_database(args.out)
+        ids = load_cases(factory, keyring, settings, children)
     built = time.perf_counter() - started
     outcomes = run_enquiries(factory, keyring, settings, enquiries)
     found = recall(outcomes, ids)

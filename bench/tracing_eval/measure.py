@@ -34,6 +34,7 @@ from models.tracing import CaseTracingToken
 from services.cases.content import encrypt_document
 from services.config import Settings
 from services.crypto import Keyring, load_keyring, new_data_key
+from services.crypto.setup import prepare_keyring
 from services.database import migrate
 from services.tracing.keys import KeyKind, NameField, plan
 from services.tracing.matching import rank_cases, request_person
@@ -44,16 +45,39 @@ from services.tracing.tokens import case_parts, request_parts, tokenizer
 TARGET_PRECISION = 0.95
 
 
-def open_database(folder: Path) -> tuple[sessionmaker[Session], Keyring, Settings]:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for stale in folder.glob("eval.db*"):
-        stale.unlink()
-    settings = Settings(
+def _settings(folder: Path) -> Settings:
+    return Settings(
         database_url=f"sqlite:///{folder / 'eval.db'}", key_file=folder / "keyring.json"
     )
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    return make_session_factory(engine), load_keyring(settings), settings
+
+
+def reopen_database(
+    folder: Path, cases: int
+) -> tuple[sessionmaker[Session], Keyring, Settings, dict[int, uuid.UUID]] | None:
+    """The database an earlier run with the same size and seed left in `folder`, or None: lets
+    a change of the scorer or the candidate ranking be re-measured without rebuilding."""
+    settings = _settings(folder)
+    if not (folder / "eval.db").exists() or not settings.key_file.exists():
+        return None
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory() as session:
+        rows = session.execute(select(Case.id, Case.case_number)).all()
+    if len(rows) != cases:
+        return None
+    ids = {int(number.split("-")[1]): case_id for case_id, number in rows}
+    return factory, load_keyring(settings), settings, ids
+
+
+def open_database(folder: Path) -> tuple[sessionmaker[Session], Keyring, Settings]:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Each run builds a new database, so it gets a new keyring too (an old key file beside a new
+    # database is what `haven migrate` refuses; a fresh clone has neither).
+    for stale in [*folder.glob("eval.db*"), folder / "keyring.json"]:
+        stale.unlink(missing_ok=True)
+    settings = _settings(folder)
+    with prepare_keyring(settings) as engine:
+        migrate(engine)
+    return make_session_factory(make_engine(settings.database_url)), load_keyring(settings), settings
 
 
 def load_cases(
@@ -178,11 +202,18 @@ def recall(outcomes: list[Outcome], ids: dict[int, uuid.UUID]) -> dict[str, tupl
 
 
 def _labelled(outcomes: list[Outcome], ids: dict[int, uuid.UUID]) -> list[tuple[float, bool]]:
-    """(score, correct) of every returned result."""
+    """(score, correct) of every result `likely` could be given: an enquiry's best result when it
+    is strictly ahead of the next (the shipped rule, `services/tracing/scoring.label_of`)."""
     results = []
     for outcome in outcomes:
+        if not outcome.found:
+            continue
         target = ids.get(outcome.enquiry.target) if outcome.enquiry.target is not None else None
-        results.extend((score, case_id == target) for case_id, score in outcome.found)
+        ordered = sorted(outcome.found, key=lambda item: -item[1])
+        best_id, best = ordered[0]
+        runner_up = ordered[1][1] if len(ordered) > 1 else None
+        if runner_up is None or best > runner_up:
+            results.append((best, best_id == target))
     return results
 
 

@@ -68,19 +68,19 @@ def find_candidates(
         return []
     total = max(population, 1)
     frequency = Counter((row[1], row[2], row[3]) for row in rows)
-    evidence: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
+    evidence: dict[uuid.UUID, dict[tuple[str, str], float]] = defaultdict(dict)
     for record_id, field, kind, token in rows:
         if record_id in exclude:
             continue
         weight = math.log((total + 1) / frequency[(field, kind, token)])
-        per_field = evidence[record_id]
-        per_field[field] = max(per_field.get(field, 0.0), weight)
+        per_key = evidence[record_id]
+        per_key[(field, kind)] = max(per_key.get((field, kind), 0.0), weight)
     query_fields = {name_field for (name_field, _), tokens in query.items() if tokens}
     needed = min(2, len(query_fields))
-    ranked = [
-        Candidate(record_id, frozenset(NameField(f) for f in fields), sum(fields.values()))
-        for record_id, fields in evidence.items()
-        if len(fields) >= needed
-    ]
+    ranked = []
+    for record_id, per_key in evidence.items():
+        fields = frozenset(NameField(field) for field, _ in per_key)
+        if len(fields) >= needed:
+            ranked.append(Candidate(record_id, fields, sum(per_key.values())))
     ranked.sort(key=lambda candidate: -candidate.evidence)
     return ranked[:limit]

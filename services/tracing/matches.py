@@ -50,12 +50,38 @@ class MatchView:
     fields: dict[str, FieldResult]
 
 
-def _view(match: TracingMatch, comparison: Comparison) -> MatchView:
+def _runner_ups(
+    session: Session, request_ids: set[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], float | None]:
+    """For every undecided-or-confirmed pair of these requests, the best score of another case
+    for the same request (what `likely` must beat). Counted over every case, seen or not, so a
+    pair's label is the same for everyone; only ids and scores are read."""
+    scores: dict[uuid.UUID, list[tuple[uuid.UUID, float]]] = {}
+    for request_id, case_id, score in session.execute(
+        select(TracingMatch.request_id, TracingMatch.case_id, TracingMatch.score).where(
+            TracingMatch.request_id.in_(request_ids),
+            TracingMatch.status != MatchStatus.REJECTED.value,
+        )
+    ):
+        scores.setdefault(request_id, []).append((case_id, score))
+    runner_up: dict[tuple[uuid.UUID, uuid.UUID], float | None] = {}
+    for request_id, pairs in scores.items():
+        for case_id, _ in pairs:
+            others = [score for other, score in pairs if other != case_id]
+            runner_up[(request_id, case_id)] = max(others) if others else None
+    return runner_up
+
+
+def _view(
+    match: TracingMatch,
+    comparison: Comparison,
+    runner_ups: dict[tuple[uuid.UUID, uuid.UUID], float | None],
+) -> MatchView:
     return MatchView(
         request_id=match.request_id,
         case_id=match.case_id,
         score=match.score,
-        label=label_of(match.score),
+        label=label_of(match.score, runner_ups.get((match.request_id, match.case_id))),
         status=match.status,
         fields=comparison.fields,
     )
@@ -82,6 +108,7 @@ def list_request_matches(
         request.created_at.date(),
     )
     keys = load_data_keys(session, keyring, [case.data_key_id for _, case in rows])
+    runner_ups = _runner_ups(session, {request.id})
     views = [
         _view(
             match,
@@ -89,6 +116,7 @@ def list_request_matches(
                 query,
                 case_person(decrypt_case(keys[case.data_key_id], case), case.created_at.date()),
             ),
+            runner_ups,
         )
         for match, case in rows
     ]
@@ -123,6 +151,7 @@ def list_case_matches(
         decrypt_case(case_data_key(session, keyring, case), case), case.created_at.date()
     )
     keys = load_data_keys(session, keyring, [request.data_key_id for _, request in rows])
+    runner_ups = _runner_ups(session, {request.id for _, request in rows})
     views = [
         _view(
             match,
@@ -133,6 +162,7 @@ def list_case_matches(
                 ),
                 person,
             ),
+            runner_ups,
         )
         for match, request in rows
     ]
@@ -215,4 +245,4 @@ def decide(
     person = case_person(
         decrypt_case(case_data_key(session, keyring, case), case), case.created_at.date()
     )
-    return _view(match, compare(query, person))
+    return _view(match, compare(query, person), _runner_ups(session, {request.id}))

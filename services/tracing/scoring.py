@@ -8,8 +8,11 @@ grandfather's, mother's and family name), only parts known on both sides count, 
 shrunk towards 0.5 when little is known, so a match on the given name alone never looks as
 strong as a match on a whole chain.
 
-`likely` is a calibrated label, not a rank: `LIKELY_SCORE` is the lowest score at which the
-fixed evaluation set (`make tracing-eval`) measured a precision of at least 0.95.
+`likely` is a calibrated label, not a rank: the best candidate of an enquiry, strictly ahead of
+every other, at `LIKELY_SCORE` or more, the lowest score at which the fixed evaluation set
+(`make tracing-eval`) measured a precision of at least 0.95 for that rule. Two candidates that
+score alike (namesakes with the same chain of names and a compatible age) are each as likely to
+be the child as the other, so neither is called likely: a score alone cannot say so.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ PHONETIC_SIMILARITY = 0.9
 MATCH_AT = 0.95
 PARTIAL_AT = 0.8
 
-LIKELY_SCORE = 0.84
+LIKELY_SCORE = 0.81
 """Calibrated on the evaluation set (docs/tracing.md): precision of `likely` >= 0.95 there."""
 POSSIBLE_SCORE = 0.55
 """Below this a candidate is not proposed at all."""
@@ -64,8 +67,11 @@ FIELD_NAMES: Mapping[NameField, str] = {
 """How each part is named in a match's per-field comparison."""
 
 
-def label_of(score: float) -> Label:
-    return Label.LIKELY if score >= LIKELY_SCORE else Label.POSSIBLE
+def label_of(score: float, runner_up: float | None) -> Label:
+    """`likely` for a score of at least `LIKELY_SCORE` strictly ahead of `runner_up`, the best
+    score of any other candidate for the same enquiry (None when there is none)."""
+    ahead = runner_up is None or score > runner_up
+    return Label.LIKELY if score >= LIKELY_SCORE and ahead else Label.POSSIBLE
 
 
 @dataclass(frozen=True)

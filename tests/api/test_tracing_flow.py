@@ -335,3 +335,42 @@ def test_erasing_a_case_removes_its_tokens_and_matches(
     )
     assert db.scalars(select(TracingMatch).where(TracingMatch.case_id == case_id)).all() == []
     assert matches(client, world.owner, f"/tracing-requests/{request['id']}/matches") == []
+
+
+def test_namesakes_that_score_alike_are_each_only_possible(
+    client: TestClient, world: World
+) -> None:
+    """Two children registered with the same chain of names and age: the enquiry finds both,
+    and neither is called likely, since the names cannot tell them apart."""
+    first = create(
+        client,
+        world.owner,
+        case_body("Mustafa", father_name="Kareem", grandfather_name="Jabbar"),
+    )
+    second = create(
+        client,
+        world.owner,
+        case_body("Mustafa", father_name="Kareem", grandfather_name="Jabbar"),
+    )
+    request = file(
+        client, world.owner, enquiry(["Mustafa"], father_name="Kareem", grandfather_name="Jabbar")
+    )
+    found = matches(client, world.owner, f"/tracing-requests/{request['id']}/matches")
+    by_case = {item["case_id"]: item for item in found}
+    assert {first["id"], second["id"]} <= set(by_case)
+    assert by_case[first["id"]]["score"] == by_case[second["id"]]["score"]
+    assert {by_case[first["id"]]["label"], by_case[second["id"]]["label"]} == {"possible"}
+    # The same label from the case's side.
+    from_case = matches(client, world.owner, f"/cases/{first['id']}/matches")
+    assert [item["label"] for item in from_case] == ["possible"]
+
+    # Once one of them is rejected, the other is ahead of everything left, and likely.
+    rejected = client.post(
+        f"{API}/tracing-requests/{request['id']}/matches/{second['id']}/reject",
+        json={"reason": "Different mother"},
+        headers=world.supervisor.headers,
+    )
+    assert rejected.status_code == 200, rejected.text
+    found = matches(client, world.owner, f"/tracing-requests/{request['id']}/matches")
+    assert [(item["case_id"], item["label"]) for item in found] == [(first["id"], "likely")]
+
