@@ -127,7 +127,9 @@ class CaseReunification(Base):
     """
 
     __tablename__ = "case_reunifications"
-    __table_args__ = (Index("ix_case_reunifications_case_id_recorded_at", "case_id", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_case_reunifications_case_id_recorded_at", "case_id", "recorded_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

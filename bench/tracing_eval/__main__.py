@@ -22,6 +22,7 @@ from bench.tracing_eval.measure import (
     load_cases,
     open_database,
     recall,
+    reopen_database,
     run_enquiries,
 )
 from bench.tracing_eval.names import load_pools

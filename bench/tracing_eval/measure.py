@@ -77,7 +77,11 @@ def open_database(folder: Path) -> tuple[sessionmaker[Session], Keyring, Setting
     settings = _settings(folder)
     with prepare_keyring(settings) as engine:
         migrate(engine)
-    return make_session_factory(make_engine(settings.database_url)), load_keyring(settings), settings
+    return (
+        make_session_factory(make_engine(settings.database_url)),
+        load_keyring(settings),
+        settings,
+    )
 
 
 def load_cases(

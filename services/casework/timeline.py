@@ -1,8 +1,8 @@
 """A case's timeline: `GET /cases/{id}/timeline`, newest first, cursor-paginated.
 
 It merges every kind of record of the case: stage moves (and reopenings), assessments, plan
-versions, services delivered, follow-ups, notes, referrals, reunifications and closures. Each source is read
-newest first after the cursor, at most one page each, and the sources are merged on
+versions, services delivered, follow-ups, notes, referrals, reunifications and closures. Each
+source is read newest first after the cursor, at most one page each, and the sources are merged on
 (time, id), so a page costs one small query per source whatever the case's size. Summaries are
 decrypted under the case's key; only a caller who may read the case gets here at all (the case
 is loaded through the one visibility rule, 404 otherwise), and the audit event names the kinds

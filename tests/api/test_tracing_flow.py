@@ -373,4 +373,3 @@ def test_namesakes_that_score_alike_are_each_only_possible(
     assert rejected.status_code == 200, rejected.text
     found = matches(client, world.owner, f"/tracing-requests/{request['id']}/matches")
     assert [(item["case_id"], item["label"]) for item in found] == [(first["id"], "likely")]
-
