@@ -71,6 +71,7 @@ IdempotencyKeyHeader = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
-        description="Retry-safe key: the same key and body within 24 h returns the same record.",
+        description="Retry-safe key: the same key and body within 24 h returns the same record. "
+        "Make it random (a fresh UUID per request), never from case data such as a name.",
     ),
 ]

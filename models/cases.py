@@ -109,7 +109,7 @@ class IdempotencyRecord(Base):
     principal_id: Mapped[uuid.UUID]
     """The user or API client that sent the key (keys are per caller)."""
     key_hash: Mapped[str] = mapped_column(String(64))
-    """SHA-256 of the `Idempotency-Key` header."""
+    """Keyed HMAC-SHA-256 of the `Idempotency-Key` header (keyring purpose `idempotency-key`)."""
     fingerprint: Mapped[str] = mapped_column(String(64))
     """Keyed HMAC-SHA-256 of the operation and its canonical body: recognises a replay."""
     resource_type: Mapped[str] = mapped_column(String(32))

@@ -108,6 +108,7 @@ class LoginFailure(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     account_key: Mapped[str] = mapped_column(String(64), index=True)
-    """SHA-256 of the normalised username tried (known or not), never the name itself."""
+    """Keyed HMAC-SHA-256 (keyring purpose `login-throttle`) of the normalised username tried
+    (known or not), never the name itself nor a plain hash of it."""
     client_address: Mapped[str | None] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

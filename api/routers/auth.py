@@ -225,11 +225,13 @@ def change_password(
     principal: PrincipalDep,
     session: SessionDep,
     settings: SettingsDep,
+    keyring: KeyringDep,
 ) -> StepsResponse:
     steps = auth.change_password(
         session,
         _session_factory(request),
         settings,
+        keyring,
         principal,
         current_password=body.current_password,
         new_password=body.new_password,
@@ -308,8 +310,9 @@ def mfa_disable(
     principal: PrincipalDep,
     session: SessionDep,
     settings: SettingsDep,
+    keyring: KeyringDep,
 ) -> StepsResponse:
     steps = auth.disable_mfa(
-        session, _session_factory(request), settings, principal, password=body.password
+        session, _session_factory(request), settings, keyring, principal, password=body.password
     )
     return StepsResponse(restricted_to=sorted(steps))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from api.deps import PrincipalDep, SessionDep
+from api.deps import KeyringDep, PrincipalDep, SessionDep
 from api.openapi import requires
 from api.pagination import CursorQuery, LimitQuery
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
@@ -157,11 +157,12 @@ def reset_password(
     user_id: uuid.UUID,
     principal: PrincipalDep,
     session: SessionDep,
+    keyring: KeyringDep,
     response: Response,
     body: Annotated[PasswordResetRequest | None, Body()] = None,
 ) -> PasswordResetResponse:
     user, temporary = admin.reset_password(
-        session, principal, user_id, reset_mfa=bool(body and body.reset_mfa)
+        session, keyring, principal, user_id, reset_mfa=bool(body and body.reset_mfa)
     )
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     return PasswordResetResponse(user_id=user.id, temporary_password=temporary)

@@ -27,6 +27,7 @@ from services.crypto.errors import (
     KeyringUnavailable,
 )
 from services.crypto.keyring import Keyring, WrappedKey, init_keyring, load_keyring
+from services.crypto.lookup import lookup_digest
 from services.crypto.normalise import normalise
 from services.crypto.signing import verify_signature
 
@@ -47,6 +48,7 @@ __all__ = [
     "load_data_key",
     "load_data_keys",
     "load_keyring",
+    "lookup_digest",
     "new_data_key",
     "normalise",
     "open_sealed",

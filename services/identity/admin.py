@@ -287,7 +287,12 @@ def generate_temporary_password() -> str:
 
 
 def reset_password(
-    session: Session, principal: Principal, user_id: uuid.UUID, *, reset_mfa: bool
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    user_id: uuid.UUID,
+    *,
+    reset_mfa: bool,
 ) -> tuple[User, str]:
     """A temporary password that must be changed at the next login; every token dies; the
     account's login throttle is forgiven. `reset_mfa` also removes a lost second factor.
@@ -316,7 +321,7 @@ def reset_password(
     if pending:
         user.pending_approval = True
     revoked = revoke_user_tokens(session, user.id)
-    throttle.clear_account(session, throttle.account_key(user.username))
+    throttle.clear_account(session, throttle.account_key(keyring, user.username))
     fields = ["password"]
     if reset_mfa:
         mfa.clear(session, user)

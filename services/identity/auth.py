@@ -149,7 +149,7 @@ def login(
     The attempt is recorded (committed) before the check, so parallel guesses cannot slip past
     the throttle; no transaction is open during the check.
     """
-    key = throttle.account_key(username)
+    key = throttle.account_key(keyring, username)
     address = current_request().client_address
     user = _find_user(session, username)
     user_id = user.id if user is not None else None
@@ -306,6 +306,7 @@ def _reauthenticate(
     session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
+    keyring: Keyring,
     user: User,
     password: str,
     *,
@@ -315,7 +316,7 @@ def _reauthenticate(
     """Check the caller's own password again, throttled like a login (recorded before the
     check, no transaction open during it). Call it before writing anything: the request's
     transaction is ended here, and `user` is read again afterwards."""
-    key = throttle.account_key(user.username)
+    key = throttle.account_key(keyring, user.username)
     address = current_request().client_address
     actor, user_id, encoded = user_actor(user), user.id, user.password_hash
     end_request_reads(session)
@@ -358,6 +359,7 @@ def change_password(
     session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
+    keyring: Keyring,
     principal: Principal,
     *,
     current_password: str,
@@ -376,6 +378,7 @@ def change_password(
         session,
         session_factory,
         settings,
+        keyring,
         user,
         current_password,
         field="current_password",
@@ -419,6 +422,7 @@ def enrol_mfa(
         session,
         session_factory,
         settings,
+        keyring,
         user,
         password,
         field="password",
@@ -453,6 +457,7 @@ def disable_mfa(
     session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
+    keyring: Keyring,
     principal: Principal,
     *,
     password: str,
@@ -467,6 +472,7 @@ def disable_mfa(
         session,
         session_factory,
         settings,
+        keyring,
         user,
         password,
         field="password",
@@ -520,7 +526,7 @@ def client_credentials(
     unknown client id; failures are throttled per address like logins. A secret stored by an
     earlier release as an Argon2id hash is still checked that way (only for that known client)
     and replaced by the HMAC at its first success."""
-    key = throttle.client_key(client_id)
+    key = throttle.client_key(keyring, client_id)
     address = current_request().client_address
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     live = client is not None and client.revoked_at is None

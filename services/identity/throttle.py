@@ -27,13 +27,17 @@ forgives that address's earlier failures for the account). A failed one leaves i
 the counted failure. Only the attempt bookkeeping runs in these short transactions; no database
 transaction is open during the password check itself.
 
-Unknown usernames are throttled exactly like known ones (the key is a hash of the name tried),
-so the 429 tells an attacker nothing about which accounts exist.
+Unknown usernames are throttled exactly like known ones (the key is a keyed HMAC of the name
+tried), so the 429 tells an attacker nothing about which accounts exist.
+
+Rows stored by an earlier release keyed by a plain SHA-256 of the name need no conversion (and
+could not have one: the names are not stored). They are never matched again and age out of the
+window (`login_window_minutes`, 15) as new attempts arrive; an upgrade forgets at most one
+window of counted failures.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import uuid
 from dataclasses import dataclass
@@ -45,17 +49,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.base import utcnow
 from models.identity import LoginFailure
 from services.config import Settings
+from services.crypto import Keyring, lookup_digest
 from services.database import own_transaction
 from services.identity.rules import normalise_username
 
+KEY_PURPOSE = "login-throttle"
+"""The keyring system key the throttle's account keys are HMACs under."""
 
-def account_key(username: str) -> str:
-    return hashlib.sha256(normalise_username(username).encode("utf-8", "surrogatepass")).hexdigest()
+
+def account_key(keyring: Keyring, username: str) -> str:
+    """The key failures of the (normalised) username tried are counted under: a keyed HMAC, so
+    the `login_failures` table cannot be read back into the names people tried."""
+    return lookup_digest(keyring, KEY_PURPOSE, "user\x00" + normalise_username(username))
 
 
-def client_key(client_id: str) -> str:
+def client_key(keyring: Keyring, client_id: str) -> str:
     """The key of a partner client id tried at `/auth/token` (apart from every username's)."""
-    return hashlib.sha256(b"client\x00" + client_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return lookup_digest(keyring, KEY_PURPOSE, "client\x00" + client_id)
 
 
 def _window(settings: Settings) -> timedelta:

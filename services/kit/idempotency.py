@@ -13,8 +13,13 @@ Use from a creating use case, before anything is written:
 to two different endpoints is two different requests. `body` is the request as plain JSON
 values (the fingerprint is over its canonical form).
 
-A record holds the SHA-256 of the key, a keyed HMAC of the operation and its canonical body (no
-plaintext: a leaked table does not reveal what was sent), and the id of what was created. Flow:
+A record holds a keyed HMAC of the key, a keyed HMAC of the operation and its canonical body
+(no plaintext, nothing a dictionary reverses: a leaked table does not reveal what was sent),
+and the id of what was created. Keys should be random (a UUID per request); one that names a
+child would otherwise be exactly the plaintext this avoids. Records written by an earlier
+release under a plain SHA-256 of the key are not converted (the keys are not stored, so they
+cannot be): they are never matched again and are purged within 24 hours like any other; a
+retry that spans the upgrade is treated as a new request. Flow:
 1. a live record for (caller, key) with the same fingerprint: a replay; return that resource;
    with another fingerprint: 422;
 2. otherwise insert the record first, in a savepoint, naming the id the resource WILL have; the
@@ -39,12 +44,13 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.cases import IdempotencyRecord
-from services.crypto import Keyring
+from services.crypto import Keyring, lookup_digest
 from services.errors import InvalidInput
 from services.policy import Principal
 
 TTL = timedelta(hours=24)
 KEY_PURPOSE = "idempotency"
+KEY_LOOKUP_PURPOSE = "idempotency-key"
 HEADER_LOC: tuple[str | int, ...] = ("header", "Idempotency-Key")
 
 
@@ -55,9 +61,10 @@ class Claim:
     replay: IdempotencyRecord | None
 
 
-def key_hash(key: str) -> str:
-    """What is stored to find the key again (the key itself is never stored)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+def key_hash(keyring: Keyring, key: str) -> str:
+    """What is stored to find the key again: a keyed HMAC (the key itself is never stored, and a
+    key a person made up, such as `intake-1`, cannot be recovered from the table by guessing)."""
+    return lookup_digest(keyring, KEY_LOOKUP_PURPOSE, key)
 
 
 def fingerprint(keyring: Keyring, operation: str, body: Any) -> str:
@@ -114,7 +121,7 @@ def claim(
         return Claim(replay=None)
     if not key.strip() or len(key) > 200:
         raise InvalidInput.field(HEADER_LOC, "Must be 1 to 200 visible characters.")
-    hashed = key_hash(key)
+    hashed = key_hash(keyring, key)
     fp = fingerprint(keyring, operation, body)
     existing = _live(session, principal, hashed)
     if existing is not None:

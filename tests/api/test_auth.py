@@ -245,9 +245,9 @@ def test_failures_survive_their_rolled_back_requests(fresh_runtime: Runtime) -> 
         # and the wrong current password (after that login) are counted; so is the wrong
         # client secret (per address, like logins), but not the right one with a bad scope.
         assert keys == {
-            throttle.account_key("nobody"),
-            throttle.account_key("amal"),
-            throttle.client_key(partner_id),
+            throttle.account_key(fresh_runtime.keyring, "nobody"),
+            throttle.account_key(fresh_runtime.keyring, "amal"),
+            throttle.client_key(fresh_runtime.keyring, partner_id),
         }
 
 
@@ -316,13 +316,16 @@ def test_unknown_usernames_are_throttled_exactly_like_known_ones(
 
 
 def test_thirty_failures_from_one_address_lock_that_address(
-    client: TestClient, db: Session, settings: Settings
+    client: TestClient, db: Session, settings: Settings, runtime: Runtime
 ) -> None:
     make_user(db, make_agency(db), Role.CASEWORKER, username="amal")
     # The test client's address is "testclient"; 29 failures on other accounts, then one more.
     for n in range(settings.login_max_failures_per_address - 1):
         db.add(
-            LoginFailure(account_key=throttle.account_key(f"user{n}"), client_address="testclient")
+            LoginFailure(
+                account_key=throttle.account_key(runtime.keyring, f"user{n}"),
+                client_address="testclient",
+            )
         )
     db.flush()
     assert login(client, "someone-else", "wrong passphrase!!").status_code == 401

@@ -132,7 +132,7 @@ def test_parallel_wrong_guesses_cannot_exceed_the_limit(fresh_runtime: Runtime) 
 
 
 def test_the_attempt_is_committed_before_the_password_check(
-    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch, runtime: Runtime
 ) -> None:
     make_user(db, make_agency(db), Role.CASEWORKER, username="amal")
     seen: list[int] = []
@@ -150,7 +150,7 @@ def test_the_attempt_is_committed_before_the_password_check(
     assert seen == [1, 2, 3]
     # The success removed its own row and this address's failures for amal.
     keys = list(db.scalars(select(LoginFailure.account_key)))
-    assert keys == [throttle.account_key("ghost")]
+    assert keys == [throttle.account_key(runtime.keyring, "ghost")]
 
 
 # --- M1: a stranger cannot lock the real user out ---------------------------------------------
@@ -425,12 +425,15 @@ def test_a_secret_stored_by_an_earlier_release_works_once_then_is_upgraded(
 
 
 def test_failed_client_authentications_are_throttled_per_address(
-    client: TestClient, db: Session, settings: Settings
+    client: TestClient, db: Session, settings: Settings, runtime: Runtime
 ) -> None:
     created = _create_client(client, db, settings)
     for n in range(settings.login_max_failures_per_address - 1):
         db.add(
-            LoginFailure(account_key=throttle.client_key(f"hvc_{n}"), client_address="testclient")
+            LoginFailure(
+                account_key=throttle.client_key(runtime.keyring, f"hvc_{n}"),
+                client_address="testclient",
+            )
         )
     db.flush()
     assert _token(client, "hvc_guess", "hvs_guess").status_code == 401

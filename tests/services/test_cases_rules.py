@@ -4,6 +4,7 @@ If-Match parsing, cursors, the idempotency fingerprint, case numbers, document v
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -164,7 +165,11 @@ def test_fingerprint_is_keyed_canonical_and_opaque(keyring: Keyring, settings: S
         settings.model_copy(update={"key_file": settings.key_file.with_name("k2.json")})
     )
     assert a != fingerprint(other, "case.create", {"x": "Amal", "y": [1, 2]})
-    assert key_hash("k") != "k" and len(key_hash("k")) == 64
+    assert key_hash(keyring, "k") != "k" and len(key_hash(keyring, "k")) == 64
+    assert key_hash(keyring, "k") == key_hash(keyring, "k") != key_hash(keyring, "K")
+    # Keyed: without the keyring a made-up key cannot be found again by guessing.
+    assert key_hash(other, "k") != key_hash(keyring, "k")
+    assert key_hash(keyring, "k") != hashlib.sha256(b"k").hexdigest()
 
 
 def test_case_numbers_count_up_per_agency_and_year(db: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from datetime import timedelta
@@ -193,9 +194,11 @@ def _fail(db: Session, key: str, address: str | None, minutes_ago: float) -> Non
     )
 
 
-def test_the_account_window_slides_per_address(db: Session, settings: Settings) -> None:
-    key = throttle.account_key("Amal")
-    assert key == throttle.account_key(" amal ")
+def test_the_account_window_slides_per_address(
+    db: Session, settings: Settings, keyring: Keyring
+) -> None:
+    key = throttle.account_key(keyring, "Amal")
+    assert key == throttle.account_key(keyring, " amal ")
     for minutes_ago in (14, 13, 12, 5, 5, 5, 5, 5, 5):
         _fail(db, key, "10.0.0.1", minutes_ago)
     db.flush()
@@ -211,25 +214,35 @@ def test_the_account_window_slides_per_address(db: Session, settings: Settings) 
     # The oldest failure (14 min ago) leaves the 15-minute window in about a minute.
     assert wait is not None and 50 <= wait <= 61
     # Failures older than the window never count.
-    _fail(db, throttle.account_key("other"), None, 16)
+    other = throttle.account_key(keyring, "other")
+    _fail(db, other, None, 16)
     db.flush()
-    assert (
-        throttle.retry_after(db, settings, key=throttle.account_key("other"), address=None) is None
-    )
+    assert throttle.retry_after(db, settings, key=other, address=None) is None
 
 
-def test_the_address_limit_counts_every_account(db: Session, settings: Settings) -> None:
+def test_the_address_limit_counts_every_account(
+    db: Session, settings: Settings, keyring: Keyring
+) -> None:
     for n in range(settings.login_max_failures_per_address):
-        _fail(db, throttle.account_key(f"user{n}"), "192.0.2.7", 1)
+        _fail(db, throttle.account_key(keyring, f"user{n}"), "192.0.2.7", 1)
     db.flush()
-    wait = throttle.retry_after(
-        db, settings, key=throttle.account_key("fresh"), address="192.0.2.7"
-    )
+    fresh = throttle.account_key(keyring, "fresh")
+    wait = throttle.retry_after(db, settings, key=fresh, address="192.0.2.7")
     assert wait is not None and wait <= settings.login_window_minutes * 60
-    assert (
-        throttle.retry_after(db, settings, key=throttle.account_key("fresh"), address="192.0.2.8")
-        is None
+    assert throttle.retry_after(db, settings, key=fresh, address="192.0.2.8") is None
+
+
+def test_throttle_keys_are_keyed_and_never_the_plain_hash_of_a_name(
+    settings: Settings, keyring: Keyring
+) -> None:
+    key = throttle.account_key(keyring, "Amal")
+    assert len(key) == 64 and key != hashlib.sha256(b"amal").hexdigest()
+    other = init_keyring(
+        settings.model_copy(update={"key_file": settings.key_file.with_name("k2.json")})
     )
+    assert throttle.account_key(other, "Amal") != key
+    # A partner client id and a username that are the same text count apart.
+    assert throttle.client_key(keyring, "amal") != key
 
 
 def test_an_attempt_is_recorded_before_its_check_and_prunes_old_rows(
