@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.routing import SESSION_STATE_KEY
+from services.alerts.service import check_not_suspended
 from services.config import Settings
 from services.crypto import Keyring
 from services.errors import Unauthenticated
@@ -53,6 +54,7 @@ def get_principal(
         raise Unauthenticated("A bearer token is required.")
     principal = resolve_token(session, credentials.credentials, settings)
     request.state.principal = principal
+    check_not_suspended(session, settings, principal)
     return principal
 
 

@@ -63,6 +63,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "AccessGrant": {"user_id": USER_ID, "reason": "Covers the district while the owner is away"},
     "BreakGlassIn": {"reason": "Child reported missing from the shelter; owner unreachable"},
     "ReviewIn": {"note": "Justified: the owner was on leave and the child was at risk tonight."},
+    "AlertClear": {"note": "Covered two districts during the flood response; reads justified."},
     "NoteCreate": {"text": "Home visit done; the aunt agrees to a school referral."},
     "ReferralCreate": {
         "to_agency_id": AGENCY_ID,

@@ -1,5 +1,5 @@
 """Routes: need-to-know. A restricted case's access list, break-glass access and its review,
-and bulk-read alerts."""
+and bulk-read alerts (one router: the three are one subject for the people who use them)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from api.schemas.access import (
     AccessEntryOut,
     AccessGrant,
     AccessList,
+    AlertClear,
+    AlertList,
+    AlertOut,
     BreakGlassCase,
     BreakGlassIn,
     BreakGlassList,
     BreakGlassOut,
     ReviewIn,
 )
+from services.alerts.service import AlertView, clear_alert, list_alerts
 from services.kit.pages import DEFAULT_LIMIT
 from services.oversight.access_list import AccessEntry, grant_access, list_access, revoke_access
 from services.oversight.break_glass import BreakGlassView, break_glass, list_uses, review_use
@@ -184,3 +188,51 @@ def review(
     principal: PrincipalDep,
 ) -> BreakGlassOut:
     return _use(review_use(session, keyring, settings, principal, break_glass_id, body.note))
+
+
+def _alert(view: AlertView) -> AlertOut:
+    return AlertOut.model_validate(view, from_attributes=True)
+
+
+@router.get(
+    "/alerts",
+    response_model=AlertList,
+    summary="Bulk-read alerts, newest first (supervisor: its agency; auditor: every agency)",
+    description="A `bulk_read` alert is raised once per hour per reader when a staff user opens "
+    "more distinct cases it does not own than `HAVEN_BULK_READ_LIMIT` (default 30) within an "
+    "hour, or a partner client more distinct referrals than `HAVEN_BULK_READ_CLIENT_LIMIT`. "
+    "`cleared=false` lists those still open.",
+    openapi_extra=requires(Action.ALERT_LIST),
+)
+def alerts(
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+    cleared: Annotated[
+        bool | None, Query(description="Only cleared alerts (true) or only open ones (false).")
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> AlertList:
+    page = list_alerts(session, keyring, principal, cleared=cleared, limit=limit, cursor=cursor)
+    return AlertList(items=[_alert(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/alerts/{alert_id}/clear",
+    response_model=AlertOut,
+    summary="Clear an alert, saying what was found (a supervisor of the reader's agency)",
+    description="Lifts the suspension a suspending alert put on the reader. Audited as "
+    "`alert.clear`; the note is sealed at rest. The reader itself may not clear an alert about "
+    "it (403); an alert already cleared is 409.",
+    responses={409: {"description": "Already cleared"}},
+    openapi_extra=requires(Action.ALERT_CLEAR),
+)
+def clear(
+    alert_id: uuid.UUID,
+    body: AlertClear,
+    session: SessionDep,
+    keyring: KeyringDep,
+    principal: PrincipalDep,
+) -> AlertOut:
+    return _alert(clear_alert(session, keyring, principal, alert_id, body.note))

@@ -228,10 +228,11 @@ def read(
     case_id: uuid.UUID,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
 ) -> CaseOut:
-    return _case(read_case(session, keyring, principal, case_id), response)
+    return _case(read_case(session, keyring, settings, principal, case_id), response)
 
 
 @router.patch(

@@ -216,10 +216,11 @@ def get_referral(
     referral_id: uuid.UUID,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
 ) -> StaffReferral | PartnerReferral:
-    view = referrals.get_referral(session, keyring, principal, referral_id)
+    view = referrals.get_referral(session, keyring, principal, referral_id, settings)
     _etag(response, view)
     return _schema(view)
 

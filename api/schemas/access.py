@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from api.schemas.cases import CaseOut, Strict, _prose
+from services.alerts.enums import AlertKind
+from services.identity.enums import PrincipalKind
 
 NO_CHILD_DATA = "Do not put names or other child data in it."
 Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_prose)]
@@ -84,4 +86,38 @@ class ReviewIn(Strict):
     note: Reason = Field(
         description="What the reviewer found (was the access justified?). Kept sealed at rest. "
         + NO_CHILD_DATA
+    )
+
+
+class AlertOut(BaseModel):
+    id: uuid.UUID = Field(description="The alert's id.")
+    kind: AlertKind = Field(description="`bulk_read`: too many distinct records within an hour.")
+    actor_type: PrincipalKind = Field(description="`user` (staff) or `client` (partner).")
+    actor_id: uuid.UUID = Field(description="The user's id, or the API client's id.")
+    agency_id: uuid.UUID = Field(description="The reader's agency.")
+    raised_at: datetime = Field(description="When the limit was passed.")
+    distinct_reads: int = Field(
+        description="Distinct records (cases it does not own, or referrals) opened in the hour "
+        "up to the alert."
+    )
+    read_limit: int = Field(description="The limit in force then.")
+    suspends: bool = Field(
+        description="True when the alert suspended the reader's access until it is cleared."
+    )
+    cleared_at: datetime | None = Field(description="When a supervisor cleared it.")
+    cleared_by: uuid.UUID | None = Field(description="Who cleared it.")
+    clear_note: str | None = Field(description="What the supervisor found.")
+
+
+class AlertList(BaseModel):
+    items: list[AlertOut] = Field(description="Alerts, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class AlertClear(Strict):
+    note: Reason = Field(
+        description="What was found (who read what, and why it was or was not justified). Kept "
+        "sealed at rest. " + NO_CHILD_DATA
     )

@@ -11,15 +11,22 @@ from models.cases import Case
 from models.keys import DataKey
 from services import audit
 from services.actions import Action
+from services.alerts.enums import SubjectType
+from services.alerts.service import note_read
 from services.cases.access import case_not_found, require_on_case
 from services.cases.content import decrypt_document
 from services.cases.views import CaseView
+from services.config import Settings
 from services.crypto import Keyring, KeyringError, WrappedKey
 from services.policy import Principal, case_filter
 
 
 def read_case(
-    session: Session, keyring: Keyring, principal: Principal, case_id: uuid.UUID
+    session: Session,
+    keyring: Keyring,
+    settings: Settings,
+    principal: Principal,
+    case_id: uuid.UUID,
 ) -> CaseView:
     # The case and its wrapped data key in one query, through the same checks as
     # `load_visible_case`: the role may read cases (a refusal names the case), and
@@ -45,4 +52,7 @@ def read_case(
         resource_id=case.id,
         case_id=case.id,
     )
+    if case.owner_id != principal.id:
+        # Opening someone else's case counts towards a bulk-read alert.
+        note_read(session, settings, principal, SubjectType.CASE, case.id)
     return view

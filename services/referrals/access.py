@@ -15,6 +15,9 @@ from models.cases import Case
 from models.referrals import Referral
 from services import audit
 from services.actions import Action
+from services.alerts.enums import SubjectType
+from services.alerts.service import note_read
+from services.config import Settings
 from services.crypto import Keyring
 from services.errors import NotFound
 from services.policy import Principal, referral_filter, require
@@ -94,10 +97,17 @@ def audit_read(
 
 
 def get_referral(
-    session: Session, keyring: Keyring, principal: Principal, referral_id: uuid.UUID
+    session: Session,
+    keyring: Keyring,
+    principal: Principal,
+    referral_id: uuid.UUID,
+    settings: Settings | None = None,
 ) -> ReferralView:
-    """One referral, as the caller may see it; the read is audited."""
+    """One referral, as the caller may see it; the read is audited. With `settings` (the API
+    passes them) a partner client's read counts towards a bulk-read alert."""
     referral, case_row = load(session, principal, referral_id, Action.REFERRAL_READ)
     view = view_of(session, keyring, principal, referral, case_row)
     audit_read(session, principal, view)
+    if settings is not None and principal.is_client:
+        note_read(session, settings, principal, SubjectType.REFERRAL, referral.id)
     return view

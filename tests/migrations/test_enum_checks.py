@@ -14,10 +14,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from models.db import make_engine
+from services.alerts.enums import AlertKind, SubjectType
 from services.cases.enums import CaseStatus, RiskLevel, Stage
 from services.database import downgrade, migrate
 from services.identity.enums import PrincipalKind, Role
-from services.oversight.enums import AlertKind, SubjectType
 from services.referrals.enums import ConsentBasis, ReferralStatus, ServiceType, Urgency
 from tests.databases import empty_database, is_postgres
 

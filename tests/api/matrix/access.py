@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from models.access import BreakGlassUse, CaseAccess
+from models.access import Alert, BreakGlassUse, CaseAccess
 from models.base import utcnow
 from models.cases import Case
 from services.oversight.sealing import seal_text
@@ -75,7 +75,40 @@ def _use(world: World, who: str) -> Call:
     return Call(path={"break_glass_id": use.id}, json={"note": "Justified."})
 
 
+def _alert(world: World, who: str) -> Call:
+    """An open bulk-read alert about another caseworker of agency `a`."""
+    reader = world.new_user("a")
+    alert = Alert(
+        id=uuid.uuid4(),
+        kind="bulk_read",
+        actor_type="user",
+        actor_id=reader.id,
+        agency_id=world.agency("a").id,
+        raised_at=utcnow(),
+        distinct_reads=31,
+        read_limit=30,
+        suspends=False,
+    )
+    world.db.add(alert)
+    world.db.flush()
+    return Call(path={"alert_id": alert.id}, json={"note": "Justified."})
+
+
 ENTRIES = [
+    Entry(
+        "GET",
+        f"{P}/alerts",
+        lambda world, who: Call(),
+        expect(ok=OVERSEERS),
+        note="supervisors see their agency's alerts, auditors every agency's",
+    ),
+    Entry(
+        "POST",
+        f"{P}/alerts/{{alert_id}}/clear",
+        _alert,
+        expect(ok=("a.supervisor",), not_found=("b.supervisor",)),
+        note="a supervisor of the reader's agency (auditors watch, supervisors act)",
+    ),
     Entry(
         "POST",
         f"{P}/cases/{{case_id}}/break-glass",

@@ -1,4 +1,4 @@
-"""Value sets of need-to-know oversight (CHECK constraints in the migrations match them)."""
+"""Value sets of read tracking and alerts (CHECK constraints in the migrations match them)."""
 
 from __future__ import annotations
 
