@@ -17,8 +17,8 @@ from models.audit import AuditEvent
 from services.audit import queries
 from services.config import Settings
 from services.policy import Role
-from tests.factories import API, make_agency, make_user
-from tests.referrals_support import World, act, propose, referral_in
+from tests.factories import API, World, make_agency, make_user
+from tests.referrals_support import act, propose, referral_in
 
 
 def _new_events(db: Session, after: int) -> list[AuditEvent]:
@@ -56,7 +56,7 @@ def test_a_missing_if_match_is_audited_as_428(
     answer = client.patch(_case_url(world), json={"narrative": "x"}, headers=world.h["caseworker"])
     assert answer.status_code == 428
     event = _only_refusal(db, before, 428)
-    assert (event.action, event.actor_id) == ("case.update", world.caseworker.id)
+    assert (event.action, event.actor_id) == ("case.update", world.owner.id)
     assert _detail(event)["method"] == "PATCH"
     assert _detail(event)["route"] == "/cases/{case_id}"
 
@@ -70,7 +70,7 @@ def test_a_stale_if_match_is_audited_as_412(client: TestClient, world: World, db
     )
     assert answer.status_code == 412
     event = _only_refusal(db, before, 412)
-    assert (event.action, event.actor_id) == ("case.update", world.caseworker.id)
+    assert (event.action, event.actor_id) == ("case.update", world.owner.id)
 
 
 def test_an_illegal_referral_move_is_audited_as_409(
@@ -103,7 +103,7 @@ def test_a_domain_validation_refusal_is_audited_as_422(
     )
     assert answer.status_code == 422
     event = _only_refusal(db, before, 422)
-    assert (event.action, event.actor_id) == ("case.list", world.caseworker.id)
+    assert (event.action, event.actor_id) == ("case.list", world.owner.id)
 
 
 def test_a_request_validation_refusal_is_audited_as_422(
