@@ -11,9 +11,11 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_
 
+from models.access import ReadTrack
 from models.base import utcnow
 from models.cases import IdempotencyRecord
 from models.identity import AccessToken, LoginFailure
+from services.alerts.service import WINDOW as READ_WINDOW
 from services.audit.anonymous import flush_ended
 from services.kit.idempotency import TTL as IDEMPOTENCY_TTL
 from services.runtime import Runtime
@@ -63,3 +65,12 @@ def summarise_anonymous_refusals(runtime: Runtime) -> str:
     with runtime.session_factory() as session, session.begin():
         written = flush_ended(session, window)
     return f"wrote {written} anonymous-refusal summary event(s)"
+
+
+def purge_read_tracks(runtime: Runtime) -> str:
+    """Reads older than the bulk-read window no longer count towards an alert; who read which
+    case when stays in the audit log."""
+    cutoff = utcnow() - READ_WINDOW
+    with runtime.session_factory() as session, session.begin():
+        result = session.execute(delete(ReadTrack).where(ReadTrack.read_at < cutoff))
+    return f"deleted {result.rowcount} old read-tracking row(s)"  # type: ignore[attr-defined]

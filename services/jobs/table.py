@@ -59,9 +59,17 @@ JOBS: list[Job] = [
         purge.purge_dead_tokens,
     ),
     Job(
+        "purge_read_tracks",
+        "Delete read-tracking rows older than the bulk-read window (an hour): they no longer "
+        "count towards an alert.",
+        _fixed(timedelta(hours=1)),
+        purge.purge_read_tracks,
+    ),
+    Job(
         "overdue_sweep",
-        "Count open cases past their next action and sent referrals past their response time, "
-        "and log the counts (a warning when any), for monitoring to alert on.",
+        "Count open cases past their next action, sent referrals past their response time and "
+        "break-glass uses past their review time, and log the counts (a warning when any), for "
+        "monitoring to alert on.",
         _fixed(timedelta(minutes=15)),
         sweeps.overdue_sweep,
     ),

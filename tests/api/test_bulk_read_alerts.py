@@ -24,7 +24,9 @@ from services.alerts.enums import SubjectType
 from services.alerts.service import check_not_suspended, note_read
 from services.config import Settings
 from services.errors import Forbidden
+from services.jobs.purge import purge_read_tracks
 from services.policy import Role
+from services.runtime import Runtime
 from tests.api.test_cases_helpers import Actor, World, body, create, world
 from tests.factories import API, make_user, principal_of, user_headers
 
@@ -223,3 +225,23 @@ def test_without_suspension_an_alert_only_warns(
     db.flush()
     with pytest.raises(Forbidden):
         check_not_suspended(db, settings, reader)
+
+
+def test_the_purge_job_drops_reads_older_than_the_window(db: Session, runtime: Runtime) -> None:
+    reader = uuid.uuid4()
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    db.add_all(
+        [
+            ReadTrack(
+                actor_id=reader,
+                subject_type="case",
+                subject_id=old,
+                read_at=utcnow() - timedelta(hours=2),
+            ),
+            ReadTrack(actor_id=reader, subject_type="case", subject_id=recent, read_at=utcnow()),
+        ]
+    )
+    db.flush()
+    assert purge_read_tracks(runtime) == "deleted 1 old read-tracking row(s)"
+    db.expire_all()
+    assert db.scalars(select(ReadTrack.subject_id)).all() == [recent]
