@@ -25,6 +25,7 @@ from services.audit.log import record
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
 from services.crypto import Keyring
+from services.database import end_request_reads
 from services.errors import InvalidInput
 from services.kit.cursor import Keyset, SortKey
 from services.kit.pages import DEFAULT_LIMIT, Page, check_limit
@@ -169,8 +170,9 @@ def _verify_from_snapshot(session: Session, settings: Settings, keyring: Keyring
 
     The request's transaction is ended first: on SQLite it has held the database's write lock
     since the caller's token was checked (every transaction there begins IMMEDIATE), and would
-    hold it for the whole verification. Nothing but the token's last-use time was written by
-    then, and the audit event of the verification is recorded afterwards in a new transaction.
+    hold it for the whole verification. Only reads happened by then (at most the token's
+    last-use time was touched; that touch is dropped and made again on the next request), and
+    the audit event of the verification is recorded afterwards in a new transaction.
     The snapshot is a deferred read transaction on SQLite (WAL: readers see the database as it
     was at their first read, and never block a writer) and REPEATABLE READ on PostgreSQL, so
     events appended meanwhile are simply not part of this verification. A session bound to a
@@ -178,7 +180,7 @@ def _verify_from_snapshot(session: Session, settings: Settings, keyring: Keyring
     bind = session.get_bind()
     if not isinstance(bind, Engine):
         return verify_log(session.connection(), settings, keyring)
-    session.commit()
+    end_request_reads(session)
     options: dict[str, Any] = {READ_ONLY_OPTION: True}
     if bind.dialect.name == "postgresql":
         options["isolation_level"] = "REPEATABLE READ"
