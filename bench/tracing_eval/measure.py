@@ -59,7 +59,9 @@ def reopen_database(
     settings = _settings(folder)
     if not (folder / "eval.db").exists() or not settings.key_file.exists():
         return None
-    factory = make_session_factory(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    migrate(engine)  # the schema may have moved on since the database was built
+    factory = make_session_factory(engine)
     with factory() as session:
         rows = session.execute(select(Case.id, Case.case_number)).all()
     if len(rows) != cases:

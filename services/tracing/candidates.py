@@ -1,11 +1,12 @@
 """Candidates from agreeing tokens: records whose name tokens agree with a query's on several
 name parts, ranked by how rare the agreeing tokens are, at most `MAX_CANDIDATES`.
 
-One query fetches every token row equal to one of the query's tokens (per field and kind). A
-record agrees on a field when any of its tokens of that field equals one of the query's; the
-field's evidence is the rarest agreeing token's inverse frequency (log N / rows with that token,
-counted in the same result), so agreeing on "Muhammad" tells less than agreeing on "Shilan".
-A record needs agreement on at least two name parts (or on the only part the query has).
+A record agrees on a field when any of its tokens of that field equals one of the query's. Per
+agreeing field and token kind (skeleton, phonetic), the evidence is the rarest agreeing token's
+inverse frequency (log N / records with that token), so agreeing on "Muhammad" tells less than
+agreeing on "Shilan"; a record's evidence is the sum, so a spelling variant that agrees on both
+kinds of a part outranks a truncation coincidence on one. A record needs agreement on at least
+two name parts (or on the only part the query has).
 Nothing is decrypted here: the caller decrypts only the candidates returned.
 """
 
@@ -13,15 +14,13 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from services.tracing.keys import NameField
 from services.tracing.tokens import TokenSet
 
 MAX_CANDIDATES = 50
@@ -31,7 +30,8 @@ MAX_CANDIDATES = 50
 @dataclass(frozen=True)
 class Candidate:
     record_id: uuid.UUID
-    fields: frozenset[NameField]
+    parts: int
+    """How many name parts agree."""
     evidence: float
 
 
@@ -48,7 +48,13 @@ def find_candidates(
     limit: int = MAX_CANDIDATES,
 ) -> list[Candidate]:
     """Records of `token_model` (owner id in `owner_column`) agreeing with `query`;
-    `population` is how many records there are (the base of the inverse frequency)."""
+    `population` is how many records there are (the base of the inverse frequency).
+
+    Two queries, both aggregated by the database: the frequency of each of the query's tokens
+    (a few dozen rows), then per record the evidence (per agreeing field and kind the weight of
+    its rarest agreeing token, summed) and its agreeing fields, best first, `limit` rows. A
+    common name's tokens match thousands of rows; they are counted where they lie instead of
+    being carried into Python one by one."""
     conditions = [
         and_(
             token_model.field == name_field.value,
@@ -60,27 +66,54 @@ def find_candidates(
     ]
     if not conditions:
         return []
-    statement = select(owner_column, token_model.field, token_model.kind, token_model.token)
-    if join is not None:
-        statement = statement.join(join)
-    rows = session.execute(statement.where(or_(*conditions), *restrict)).all()
-    if not rows:
+    matching = or_(*conditions)
+
+    def scoped(statement: Any) -> Any:
+        if join is not None:
+            statement = statement.join(join)
+        return statement.where(matching, *restrict)
+
+    counts = session.execute(
+        scoped(
+            select(token_model.field, token_model.kind, token_model.token, func.count())
+        ).group_by(token_model.field, token_model.kind, token_model.token)
+    ).all()
+    if not counts:
         return []
     total = max(population, 1)
-    frequency = Counter((row[1], row[2], row[3]) for row in rows)
-    evidence: dict[uuid.UUID, dict[tuple[str, str], float]] = defaultdict(dict)
-    for record_id, field, kind, token in rows:
-        if record_id in exclude:
-            continue
-        weight = math.log((total + 1) / frequency[(field, kind, token)])
-        per_key = evidence[record_id]
-        per_key[(field, kind)] = max(per_key.get((field, kind), 0.0), weight)
+    weight = case(
+        *[
+            (
+                and_(
+                    token_model.field == field,
+                    token_model.kind == kind,
+                    token_model.token == token,
+                ),
+                literal(math.log((total + 1) / count)),
+            )
+            for field, kind, token, count in counts
+        ],
+        else_=literal(0.0),
+    )
+    per_key = scoped(
+        select(
+            owner_column.label("owner"),
+            token_model.field.label("field"),
+            func.max(weight).label("weight"),
+        )
+    )
+    if exclude:
+        per_key = per_key.where(owner_column.not_in(sorted(exclude)))
+    per_key = per_key.group_by(owner_column, token_model.field, token_model.kind).subquery()
     query_fields = {name_field for (name_field, _), tokens in query.items() if tokens}
     needed = min(2, len(query_fields))
-    ranked = []
-    for record_id, per_key in evidence.items():
-        fields = frozenset(NameField(field) for field, _ in per_key)
-        if len(fields) >= needed:
-            ranked.append(Candidate(record_id, fields, sum(per_key.values())))
-    ranked.sort(key=lambda candidate: -candidate.evidence)
-    return ranked[:limit]
+    evidence = func.sum(per_key.c.weight)
+    fields_agreeing = func.count(distinct(per_key.c.field))
+    rows = session.execute(
+        select(per_key.c.owner, evidence, fields_agreeing)
+        .group_by(per_key.c.owner)
+        .having(fields_agreeing >= needed)
+        .order_by(evidence.desc(), per_key.c.owner)
+        .limit(limit)
+    ).all()
+    return [Candidate(owner, int(parts), float(score)) for owner, score, parts in rows]
