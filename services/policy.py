@@ -125,7 +125,9 @@ ROLE_ACTIONS: Mapping[Action, frozenset[Role]] = {
     Action.BREAK_GLASS_LIST: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
     Action.BREAK_GLASS_REVIEW: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
     Action.ALERT_LIST: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
-    Action.ALERT_CLEAR: frozenset({Role.SUPERVISOR}),
+    # An alert is cleared by a supervisor of the reader's agency or by an auditor: an agency with
+    # one supervisor has nobody else to clear an alert about that supervisor.
+    Action.ALERT_CLEAR: frozenset({Role.SUPERVISOR, Role.AUDITOR}),
     Action.NOTE_CREATE: _CASE_ROLES,
     Action.NOTE_LIST: _CASE_ROLES,
     # Casework records: whoever may work on the case; partners never (they hear of a case only

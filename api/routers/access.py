@@ -25,10 +25,12 @@ from api.schemas.access import (
     BreakGlassOut,
     ReviewIn,
 )
-from services.alerts.service import AlertView, clear_alert, list_alerts
+from services.alerts.service import AlertView, clear_alert
+from services.alerts.service import list_alerts as alerts_page
 from services.kit.pages import DEFAULT_LIMIT
 from services.oversight.access_list import AccessEntry, grant_access, list_access, revoke_access
-from services.oversight.break_glass import BreakGlassView, break_glass, list_uses, review_use
+from services.oversight.break_glass import BreakGlassView, list_uses, review_use
+from services.oversight.break_glass import break_glass as open_with_break_glass
 from services.policy import Action
 
 router = APIRouter(route_class=TransactionalRoute)
@@ -56,7 +58,7 @@ def _entry(entry: AccessEntry) -> AccessEntryOut:
     "it does not own.",
     openapi_extra=requires(Action.CASE_ACCESS_LIST),
 )
-def access_list(
+def list_case_access(
     case_id: uuid.UUID, session: SessionDep, keyring: KeyringDep, principal: PrincipalDep
 ) -> AccessList:
     entries = list_access(session, keyring, principal, case_id)
@@ -74,7 +76,7 @@ def access_list(
     responses={200: {"description": "Already listed: the existing entry"}},
     openapi_extra=requires(Action.CASE_ACCESS_GRANT),
 )
-def grant(
+def grant_case_access(
     case_id: uuid.UUID,
     body: AccessGrant,
     response: Response,
@@ -96,7 +98,7 @@ def grant(
     description="Audited as `case.access_revoke`. A user not on the list is 404.",
     openapi_extra=requires(Action.CASE_ACCESS_REVOKE),
 )
-def revoke(
+def revoke_case_access(
     case_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     revoke_access(session, principal, case_id, user_id)
@@ -119,7 +121,7 @@ def _use(view: BreakGlassView) -> BreakGlassOut:
     responses={409: {"description": "You may already read the case"}},
     openapi_extra=requires(Action.CASE_BREAK_GLASS),
 )
-def break_the_glass(
+def break_glass(
     case_id: uuid.UUID,
     body: BreakGlassIn,
     response: Response,
@@ -128,7 +130,7 @@ def break_the_glass(
     keyring: KeyringDep,
     principal: PrincipalDep,
 ) -> BreakGlassCase:
-    broken = break_glass(session, keyring, settings, principal, case_id, body.reason)
+    broken = open_with_break_glass(session, keyring, settings, principal, case_id, body.reason)
     response.headers["ETag"] = broken.case.etag
     return BreakGlassCase.model_validate({**broken.case.as_dict(), "break_glass": _use(broken.use)})
 
@@ -142,7 +144,7 @@ def break_the_glass(
     "awaiting a review.",
     openapi_extra=requires(Action.BREAK_GLASS_LIST),
 )
-def break_glass_uses(
+def list_break_glass(
     session: SessionDep,
     settings: SettingsDep,
     keyring: KeyringDep,
@@ -204,7 +206,7 @@ def _alert(view: AlertView) -> AlertOut:
     "`cleared=false` lists those still open.",
     openapi_extra=requires(Action.ALERT_LIST),
 )
-def alerts(
+def list_alerts(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
@@ -214,7 +216,7 @@ def alerts(
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> AlertList:
-    page = list_alerts(session, keyring, principal, cleared=cleared, limit=limit, cursor=cursor)
+    page = alerts_page(session, keyring, principal, cleared=cleared, limit=limit, cursor=cursor)
     return AlertList(items=[_alert(item) for item in page.items], next_cursor=page.next_cursor)
 
 

@@ -469,7 +469,7 @@ def list_follow_ups(
     "referrals and closures, each with a one-line summary.",
     openapi_extra=requires(Action.CASE_TIMELINE),
 )
-def read_timeline(
+def list_timeline(
     case_id: uuid.UUID,
     session: SessionDep,
     keyring: KeyringDep,

@@ -34,7 +34,9 @@ from api.schemas.tracing import (
     TracingRequestOut,
 )
 from services.policy import Action
-from services.tracing.matches import MatchView, decide, list_case_matches, list_request_matches
+from services.tracing.matches import MatchView, decide
+from services.tracing.matches import list_case_matches as matches_of_case
+from services.tracing.matches import list_request_matches as matches_of_request
 from services.tracing.requests import (
     RequestView,
     close_request,
@@ -122,7 +124,7 @@ def create(
     "`status` filters.",
     openapi_extra=requires(Action.TRACING_LIST),
 )
-def index(
+def list_tracing_requests(
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
@@ -148,7 +150,7 @@ def index(
     "on its actions.",
     openapi_extra=requires(Action.TRACING_READ),
 )
-def read(
+def get_tracing_request(
     request_id: uuid.UUID,
     response: Response,
     session: SessionDep,
@@ -167,13 +169,13 @@ def read(
     "anything else proposed: a supervisor decides.",
     openapi_extra=requires(Action.TRACING_MATCHES),
 )
-def request_matches(
+def list_tracing_request_matches(
     request_id: uuid.UUID,
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
 ) -> MatchList:
-    views = list_request_matches(session, keyring, principal, request_id)
+    views = matches_of_request(session, keyring, principal, request_id)
     return MatchList(items=[_match(view) for view in views])
 
 
@@ -185,13 +187,13 @@ def request_matches(
     "requests you may see.",
     openapi_extra=requires(Action.TRACING_MATCHES),
 )
-def case_matches(
+def list_case_matches(
     case_id: uuid.UUID,
     session: SessionDep,
     keyring: KeyringDep,
     principal: PrincipalDep,
 ) -> MatchList:
-    views = list_case_matches(session, keyring, principal, case_id)
+    views = matches_of_case(session, keyring, principal, case_id)
     return MatchList(items=[_match(view) for view in views])
 
 
@@ -263,7 +265,7 @@ def reject(
     "audit trail. 409 without a confirmed match. Optional `If-Match`.",
     openapi_extra=requires(Action.TRACING_REUNIFY),
 )
-def reunified(
+def reunify_tracing_request(
     request_id: uuid.UUID,
     body: Reunification,
     response: Response,

@@ -232,14 +232,14 @@ def list_alerts(
 def clear_alert(
     session: Session, keyring: Keyring, principal: Principal, alert_id: uuid.UUID, note: str
 ) -> AlertView:
-    """A supervisor of the alert's agency clears it (lifting a suspension), never the reader."""
+    """A supervisor of the alert's agency or an auditor (any agency) clears it, lifting a
+    suspension; never the reader itself."""
     action = Action.ALERT_CLEAR
     require(principal, action)
-    alert = session.execute(
-        select(Alert)
-        .where(Alert.id == alert_id, Alert.agency_id == principal.agency_id)
-        .with_for_update()
-    ).scalar_one_or_none()
+    query = select(Alert).where(Alert.id == alert_id)
+    if principal.role != Role.AUDITOR:
+        query = query.where(Alert.agency_id == principal.agency_id)
+    alert = session.execute(query.with_for_update()).scalar_one_or_none()
     if alert is None:
         raise NotFound(
             "No alert with that id.", action=action, resource_type="alert", resource_id=alert_id

@@ -36,7 +36,10 @@ IF_MATCH_LOC: tuple[str | int, ...] = ("header", "If-Match")
 _ETAG = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*', re.ASCII)
 """One version as an ETag: ASCII digits only (`\\d` would take other scripts' digits), at most 9
 (a version never gets near; a longer one would overflow the database's integer)."""
-MALFORMED = 'If-Match must name one version, the ETag you read, e.g. If-Match: "3".'
+MALFORMED = (
+    'If-Match must name one version: the ETag of your last read, sent back as it came (If-Match: '
+    '"<version>").'
+)
 
 
 def etag(version: int) -> str:
@@ -61,8 +64,8 @@ class Versioned:
         if value is None or not value.strip():
             if required:
                 raise PreconditionRequired(
-                    "This change needs an If-Match header with the version you read, "
-                    'e.g. If-Match: "3".'
+                    "This change needs an If-Match header with the version you read: send back "
+                    'the ETag of your last read of this record (If-Match: "<version>").'
                 )
             return None
         match = _ETAG.fullmatch(value)

@@ -103,7 +103,7 @@ def test_reading_many_cases_raises_one_alert_and_suspends_until_cleared(
         client.post(clear, json={"note": "x"}, headers=world.other_supervisor.headers).status_code
         == 404
     )
-    assert client.post(clear, json={"note": "x"}, headers=world.auditor.headers).status_code == 403
+    assert client.post(clear, json={"note": "x"}, headers=world.owner.headers).status_code == 403
     bad = client.post(clear, json={"note": "", "x": 1}, headers=second_supervisor.headers)
     assert bad.status_code == 422
     assert {tuple(e["loc"]) for e in bad.json()["errors"]} == {("body", "note"), ("body", "x")}
@@ -156,6 +156,18 @@ def test_the_reader_cannot_clear_its_own_alert(
     )
     assert own.status_code == 403
     assert client.get(f"{API}/cases", headers=second_supervisor.headers).status_code == 200
+    # An agency may have no other supervisor: an auditor clears it, and that is recorded.
+    cleared = client.post(
+        f"{API}/alerts/{alert.id}/clear",
+        json={"note": "Spoke with the supervisor; reading for the quarterly review."},
+        headers=world.auditor.headers,
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["cleared_by"] == str(world.auditor.id)
+    again = client.post(
+        f"{API}/alerts/{alert.id}/clear", json={"note": "Twice."}, headers=world.auditor.headers
+    )
+    assert again.status_code == 409
 
 
 def _sent_referral(client: TestClient, world: World, partner_agency: str, n: int) -> str:

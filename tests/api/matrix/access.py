@@ -106,8 +106,8 @@ ENTRIES = [
         "POST",
         f"{P}/alerts/{{alert_id}}/clear",
         _alert,
-        expect(ok=("a.supervisor",), not_found=("b.supervisor",)),
-        note="a supervisor of the reader's agency (auditors watch, supervisors act)",
+        expect(ok=("a.supervisor", *AUDITORS), not_found=("b.supervisor",)),
+        note="a supervisor of the reader's agency, or an auditor (a lone supervisor's alert)",
     ),
     Entry(
         "POST",
