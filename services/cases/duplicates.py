@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, or_, select, union
 from sqlalchemy.orm import Session
 
 from models.cases import Case, CaseSearchToken, CaseTokenBacklog
@@ -105,21 +105,23 @@ def find_duplicates(
     conditions = _token_conditions(keyring, settings, name, dob, born)
     if not conditions:
         return NO_CHECK
-    indexed = select(CaseSearchToken.case_id).where(or_(*conditions))
-    sources = [Case.id.in_(indexed)]
+    candidates: CompoundSelect[Any] | Select[Any] = select(CaseSearchToken.case_id).where(
+        or_(*conditions)
+    )
     namesakes = candidate_ids(keyring, settings, name, fields=("full_name",))
     if namesakes is not None:
         # Not yet indexed by the compound tokens: every namesake among them is a candidate.
-        sources.append(
-            Case.id.in_(
-                select(CaseTokenBacklog.case_id).where(CaseTokenBacklog.case_id.in_(namesakes))
-            )
+        # One IN over a UNION (not an OR of two INs, which PostgreSQL answers by scanning the
+        # cases table), so the few candidate ids drive the query.
+        candidates = union(
+            candidates,
+            select(CaseTokenBacklog.case_id).where(CaseTokenBacklog.case_id.in_(namesakes)),
         )
     cases = (
         session.execute(
             select(Case)
             .where(
-                or_(*sources),
+                Case.id.in_(candidates),
                 Case.id != exclude,
                 case_filter(principal, Case.agency_id, Case.owner_id),
             )
