@@ -37,7 +37,7 @@ _ETAG = re.compile(r'\s*(?:W/)?"?([0-9]{1,9})"?\s*', re.ASCII)
 """One version as an ETag: ASCII digits only (`\\d` would take other scripts' digits), at most 9
 (a version never gets near; a longer one would overflow the database's integer)."""
 MALFORMED = (
-    'If-Match must name one version: the ETag of your last read, sent back as it came (If-Match: '
+    "If-Match must name one version: the ETag of your last read, sent back as it came (If-Match: "
     '"<version>").'
 )
 
