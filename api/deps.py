@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -67,6 +67,13 @@ IfMatchHeader = Annotated[
 REPLAY_HEADER = "Idempotent-Replayed"
 """Set to `true` on a creating POST's answer when an Idempotency-Key replay returned an earlier
 record (nothing new was created)."""
+
+REPLAY_HEADER_DOC: dict[str, Any] = {
+    "description": "`true` when an Idempotency-Key replay returned an earlier record (nothing "
+    "new was created)",
+    "schema": {"type": "string"},
+}
+"""How a creating route's 201 documents `REPLAY_HEADER` (one text for every such route)."""
 
 IdempotencyKeyHeader = Annotated[
     str | None,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     REPLAY_HEADER,
+    REPLAY_HEADER_DOC,
     IdempotencyKeyHeader,
     IfMatchHeader,
     KeyringDep,
@@ -109,11 +110,7 @@ def _note(view: NoteView) -> NoteOut:
         201: {
             "headers": {
                 "ETag": {"description": '`"1"`', "schema": {"type": "string"}},
-                "Idempotent-Replayed": {
-                    "description": "`true` when an Idempotency-Key replay returned an earlier "
-                    "intake (nothing new was created)",
-                    "schema": {"type": "string"},
-                },
+                REPLAY_HEADER: REPLAY_HEADER_DOC,
             }
         },
         403: _problem("Only caseworkers register cases"),

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from api.deps import (
     REPLAY_HEADER,
+    REPLAY_HEADER_DOC,
     IdempotencyKeyHeader,
     IfMatchHeader,
     KeyringDep,
@@ -81,17 +82,7 @@ PLAN_ETAG: Responses = {
         }
     }
 }
-CREATED: Responses = {
-    201: {
-        "headers": {
-            REPLAY_HEADER: {
-                "description": "`true` when an Idempotency-Key replay returned an earlier "
-                "record (nothing new was created)",
-                "schema": {"type": "string"},
-            }
-        }
-    }
-}
+CREATED: Responses = {201: {"headers": {REPLAY_HEADER: REPLAY_HEADER_DOC}}}
 
 
 def _replayed(response: Response, replayed: bool) -> None:

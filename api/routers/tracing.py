@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import (
     REPLAY_HEADER,
+    REPLAY_HEADER_DOC,
     IdempotencyKeyHeader,
     IfMatchHeader,
     KeyringDep,
@@ -80,17 +81,7 @@ def _match(view: MatchView) -> MatchOut:
     "data key; its names are kept only as keyed, truncated tokens, and it is matched "
     "against every case at once (see its matches). Honours Idempotency-Key: a retry with the "
     "same key and body answers with the first request and `Idempotent-Replayed: true`.",
-    responses={
-        201: {
-            "headers": {
-                REPLAY_HEADER: {
-                    "description": "`true` when an Idempotency-Key replay returned an earlier "
-                    "request (nothing new was created)",
-                    "schema": {"type": "string"},
-                }
-            }
-        }
-    },
+    responses={201: {"headers": {REPLAY_HEADER: REPLAY_HEADER_DOC}}},
     openapi_extra=requires(Action.TRACING_CREATE),
 )
 def create(
