@@ -7,10 +7,26 @@ database write lock on SQLite) is taken as late as possible: the request's own c
 first, then the lock is taken, the head read, the events inserted, and the commit releases it.
 After the commit, a cheap check decides whether the new head should be signed into a checkpoint
 (`services.audit.checkpoints`).
+
+On PostgreSQL the lock would otherwise be held through the commit's disk flush, so no two appends
+could share a flush and every audited request would queue behind the one before it (about one
+append per flush, a few hundred per second on ordinary disks). So the appending transaction
+commits without waiting for its flush (`synchronous_commit = off`, for that transaction only),
+which releases the lock as soon as the commit is in the write-ahead log's buffer; then, still
+before `commit()` returns and before anything is signed, `_wait_until_durable` runs one tiny
+transaction that does wait for its flush, with the server's own durability setting. The log is
+flushed in order, so once that flush is done the audited commit before it is on disk (and on a
+synchronous standby, where one is configured); waits of concurrent requests share flushes. A
+request is therefore still acknowledged only after its change and its audit events are durable,
+a crash loses only commits nobody was told about, and the chain stays a prefix of itself: a
+transaction that chained onto a lost one sits later in the log and is lost with it. The chain,
+what verify proves and the insert-only rule are untouched. If the flush cannot be confirmed (the
+database went away), `commit()` raises, and the client gets an error, never an acknowledgement.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -20,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from models.audit import AuditEvent, AuditEventCase
@@ -39,6 +56,10 @@ APPENDED_KEY = "haven_audit_appended"
 CHECKPOINTER_KEY = "haven_audit_checkpointer"
 """session.info (set on the session factory by `enable_checkpoints`): the `Checkpointer`."""
 CHAIN_LOCK_KEY = 0x4A17_0C4A  # arbitrary, constant: the advisory lock that orders the chain
+DURABLE_KEY = "haven_audit_durable_on"
+"""session.info: the connection whose commit did not wait for its flush, so `_after_commit` must
+(PostgreSQL)."""
+DURABLE_MESSAGE_PREFIX = "haven.audit.durable"
 
 # Column widths (models/audit.py): over-long values are cut rather than failing the commit.
 _LIMITS = {
@@ -206,6 +227,7 @@ def _is_anonymous(actor: Actor | Principal | None) -> bool:
 def _chain_pending(session: Session) -> None:
     queued: list[_Pending] = session.info.pop(PENDING_KEY, [])
     session.info.pop(APPENDED_KEY, None)
+    session.info.pop(DURABLE_KEY, None)
     if not queued:
         return
     pending = [item.values for item in queued]
@@ -213,7 +235,14 @@ def _chain_pending(session: Session) -> None:
     # taken, so the serialised section is only: lock, read the head, insert, commit.
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        appended = _append_postgresql(session, pending)
+        # The flush is waited for after the commit only when this commit is the database's
+        # COMMIT: a session joined to an outer transaction (a savepoint in the tests) leaves
+        # the outer transaction's commit as it is.
+        connection = session.connection()
+        defer = isinstance(session.get_bind(), Engine)
+        appended = _append_postgresql(session, pending, defer_flush=defer)
+        if defer:
+            session.info[DURABLE_KEY] = connection
     else:
         appended = _append_locked(session, pending)
     session.info[APPENDED_KEY] = appended
@@ -228,18 +257,26 @@ def _chain_pending(session: Session) -> None:
         session.execute(insert(AuditEventCase).values(listed))
 
 
-def _append_postgresql(session: Session, pending: list[dict[str, Any]]) -> tuple[int, int, str]:
+def _append_postgresql(
+    session: Session, pending: list[dict[str, Any]], *, defer_flush: bool
+) -> tuple[int, int, str]:
     """One round trip under the lock: `haven_audit_append` (migration 0002) takes the advisory
-    lock, reads the head, completes each event's hash from its prepared prefix and inserts."""
+    lock, reads the head, completes each event's hash from its prepared prefix and inserts.
+    With `defer_flush`, the same statement sets `synchronous_commit = off` for this transaction
+    (`set_config(..., true)` is `SET LOCAL`): the flush is then waited for after the commit, by
+    `_wait_until_durable`, outside the lock."""
     events = []
     for values in pending:
         item = {name: _json_value(values[name]) for name in CONTENT_COLUMNS}
         item["prefix"] = content_prefix(values)
         events.append(item)
+    append = "haven_audit_append(CAST(:key AS bigint), CAST(:events AS jsonb))"
+    if defer_flush:
+        append = f"{append}, set_config('synchronous_commit', 'off', true)"
     first, last, last_hash = session.execute(
-        text("SELECT haven_audit_append(CAST(:key AS bigint), CAST(:events AS jsonb))"),
+        text(f"SELECT {append}"),
         {"key": CHAIN_LOCK_KEY, "events": json.dumps(events, ensure_ascii=True)},
-    ).scalar_one()
+    ).one()[0]
     return int(first), int(last), str(last_hash)
 
 
@@ -267,7 +304,31 @@ def _append_locked(session: Session, pending: list[dict[str, Any]]) -> tuple[int
     return first, seq, prev
 
 
+def _wait_until_durable(connection: Connection) -> None:
+    """Return once the write-ahead log is flushed past the commit just made on `connection`.
+
+    One statement in its own transaction that writes a record to the log (a transactional
+    logical-decoding message: it touches no table, and any role may emit one) and so, at its
+    commit, waits for the log to be flushed up to that commit, which lies after the audited
+    one. It runs on the same pooled connection, in autocommit: one round trip, no extra
+    connection taken from the pool."""
+    driver = connection.connection.driver_connection
+    if driver is None:  # pragma: no cover - a checked-out connection always has one
+        raise RuntimeError("no database connection")
+    was = driver.autocommit
+    driver.autocommit = True
+    try:
+        driver.execute("SELECT pg_logical_emit_message(true, %s, '')", (DURABLE_MESSAGE_PREFIX,))
+    finally:
+        with contextlib.suppress(Exception):  # a broken connection is discarded by the pool
+            driver.autocommit = was
+
+
 def _after_commit(session: Session) -> None:
+    durable_on = session.info.pop(DURABLE_KEY, None)
+    if durable_on is not None:
+        # Raises when the flush cannot be confirmed: the request must not be acknowledged.
+        _wait_until_durable(durable_on)
     appended = session.info.pop(APPENDED_KEY, None)
     checkpointer = session.info.get(CHECKPOINTER_KEY)
     if appended is None or checkpointer is None:
@@ -283,6 +344,7 @@ def _after_commit(session: Session) -> None:
 def _forget_rolled_back(session: Session, transaction: SessionTransaction) -> None:
     """A savepoint or the whole transaction rolled back: drop the events recorded inside it."""
     session.info.pop(APPENDED_KEY, None)
+    session.info.pop(DURABLE_KEY, None)
     queued: list[_Pending] | None = session.info.get(PENDING_KEY)
     if queued:
         session.info[PENDING_KEY] = [e for e in queued if transaction not in e.transactions]
