@@ -3,6 +3,7 @@
 from services.audit.context import RequestMeta, current_request, request_scope
 from services.audit.log import (
     Actor,
+    Served,
     actor_for,
     anonymous,
     install_chain_hook,
@@ -13,6 +14,7 @@ from services.audit.log import (
 __all__ = [
     "Actor",
     "RequestMeta",
+    "Served",
     "actor_for",
     "anonymous",
     "current_request",

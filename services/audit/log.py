@@ -30,8 +30,8 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,10 @@ DURABLE_KEY = "haven_audit_durable_on"
 """session.info: the connection whose commit did not wait for its flush, so `_after_commit` must
 (PostgreSQL)."""
 DURABLE_MESSAGE_PREFIX = "haven.audit.durable"
+LISTED_CASES_KEY = "case_ids"
+"""detail: the cases a list event returned (`listed_cases`)."""
+SERVED_KEY = "served"
+"""detail: the records a list event served, one entry each (`Served.entry`)."""
 
 # Column widths (models/audit.py): over-long values are cut rather than failing the commit.
 _LIMITS = {
@@ -105,6 +109,26 @@ def actor_for(principal: Principal | None) -> Actor:
 
 
 @dataclass(frozen=True)
+class Served:
+    """One record a list served, as the list's single event names it: which record, of which
+    case, the names of the fields served (never values), and other non-sensitive facts about it
+    (`detail`: its status, the kind of view)."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    fields: Sequence[str] = ()
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            **self.detail,
+            "id": str(self.id),
+            "case_id": str(self.case_id),
+            "fields": sorted(set(self.fields)),
+        }
+
+
+@dataclass(frozen=True)
 class _Pending:
     transactions: tuple[SessionTransaction, ...]
     """The session transactions (innermost savepoint up to the root) open when it was recorded:
@@ -147,6 +171,7 @@ def record(
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     detail: dict[str, Any] | None = None,
     listed_cases: Sequence[uuid.UUID] = (),
+    served: Sequence[Served] = (),
     request: RequestMeta | None = None,
 ) -> None:
     """Queue one audit event; it is chained and written when `session` commits.
@@ -155,6 +180,10 @@ def record(
     `listed_cases`: the cases a list or search returned, one event for all of them. Their ids
     go into `detail["case_ids"]` (so the chain's hash covers them) and into the
     `audit_event_cases` index (so each case's access log finds the event).
+    `served`: the records a list served, when the event must say what was served of each (which
+    fields, which view), not only which cases: one entry per record in `detail["served"]`,
+    covered by the hash like `case_ids`, and each record's case is listed as by `listed_cases`.
+    A case's access log shows only the entries of its own records.
     `request` names the request the event belongs to (default: the current one).
     """
     if not isinstance(actor, Actor):
@@ -164,9 +193,11 @@ def record(
     action, outcome = Action(action), AuditOutcome(outcome)
     meta = request or current_request()
     field_names = sorted(set(fields))
-    listed = tuple(dict.fromkeys(listed_cases))
+    listed = tuple(dict.fromkeys([*listed_cases, *(item.case_id for item in served)]))
+    if served:
+        detail = {**(detail or {}), SERVED_KEY: [item.entry() for item in served]}
     if listed:
-        detail = {**(detail or {}), "case_ids": [str(case_id) for case_id in listed]}
+        detail = {**(detail or {}), LISTED_CASES_KEY: [str(case_id) for case_id in listed]}
     pending: list[_Pending] = session.info.setdefault(PENDING_KEY, [])
     pending.append(
         _Pending(

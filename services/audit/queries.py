@@ -21,7 +21,7 @@ from models.base import MAX_YEAR, MIN_YEAR, in_supported_range
 from models.db import READ_ONLY_OPTION
 from services.actions import Action
 from services.audit.enums import ActorType
-from services.audit.log import record
+from services.audit.log import LISTED_CASES_KEY, SERVED_KEY, record
 from services.audit.verify import VerifyReport, verify_log
 from services.config import Settings
 from services.crypto import Keyring
@@ -137,10 +137,15 @@ def case_events(
     page = _page(
         session, [or_(AuditEvent.case_id == case_id, AuditEvent.seq.in_(listed))], limit, cursor
     )
+    mine = str(case_id)
     for item in page.items:
-        # A list event names every case of its page; this case's log shows only that it was
-        # among them, not which other cases were.
-        item["detail"].pop("case_ids", None)
+        # A list event names every case of its page, and what it served of each record; this
+        # case's log shows only that it was among them and what was served of its own records,
+        # not which other cases were listed or what was seen of them.
+        detail = item["detail"]
+        detail.pop(LISTED_CASES_KEY, None)
+        if SERVED_KEY in detail:
+            detail[SERVED_KEY] = [s for s in detail[SERVED_KEY] if s.get("case_id") == mine]
     return page
 
 
