@@ -80,10 +80,16 @@ def view_of(
     )
 
 
+def _served_facts(view: ReferralView) -> dict[str, str]:
+    """What a read event and a list's entry say of a served view besides its field names."""
+    return {"status": view.status, "view": view.view}
+
+
 def audit_read(
     session: Session, principal: Principal, view: ReferralView, *, via: str | None = None
 ) -> None:
-    """Record that `view` was served (`via`: the use case that served it, when not a read)."""
+    """Record that one `view` was served on its own (`via`: the action or replay that served
+    it, when not a read). A list records one event for all its views instead (`served`)."""
     audit.record(
         session,
         principal,
@@ -92,7 +98,14 @@ def audit_read(
         resource_id=view.id,
         case_id=view.case_id,
         fields=view.fields_served,
-        detail={"status": view.status, "view": view.view, **({"via": via} if via else {})},
+        detail={**_served_facts(view), **({"via": via} if via else {})},
+    )
+
+
+def served(view: ReferralView) -> audit.Served:
+    """`view` as a list's audit event names it: the same facts as a read event of it."""
+    return audit.Served(
+        id=view.id, case_id=view.case_id, fields=view.fields_served, detail=_served_facts(view)
     )
 
 

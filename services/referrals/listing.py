@@ -20,7 +20,7 @@ from services.crypto import Keyring
 from services.kit.cursor import Keyset, SortKey
 from services.kit.pages import check_limit
 from services.policy import Principal, require
-from services.referrals.access import audit_read, visible
+from services.referrals.access import served, visible
 from services.referrals.constants import URGENCIES
 from services.referrals.enums import Urgency
 from services.referrals.messages import ReferralPage, ReferralQuery
@@ -105,9 +105,11 @@ def _list(
     items = [
         build_view(session, cache, principal, row[0], row[1], updates[row[0].id]) for row in rows
     ]
-    for item in items:
-        if item.fields_served:
-            audit_read(session, principal, item, via="list")
+    # One event for the whole page, not one per referral: it names every referral served, of
+    # which case, with the names of the fields and the kind of view each one was served in (a
+    # partner's minimised view is the evidence of what it saw), all covered by the chain's
+    # hash; each case's access log finds it through the `audit_event_cases` index. A list does
+    # not count towards bulk-read alerts (only opening one referral does).
     audit.record(
         session,
         principal,
@@ -120,6 +122,7 @@ def _list(
             "overdue": query.overdue,
             "service_type": query.service_type,
         },
+        served=[served(item) for item in items],
     )
     return ReferralPage(items=items, next_cursor=page.next_cursor)
 

@@ -126,18 +126,24 @@ def test_partner_reads_and_lists_are_audited_with_field_names(
     rid = referral_in(client, world, "sent")
     assert client.get(f"{API}/referrals/{rid}", headers=world.h["partner"]).status_code == 200
     assert client.get(f"{API}/referrals", headers=world.h["partner"]).status_code == 200
-    reads = _events(db, action="referral.read", actor_id=world.partner.id)
-    assert len(reads) == 2
-    for event in reads:
-        assert event.case_id == world.case_id
-        assert event.actor_type == "client"
-        assert json.loads(event.fields or "[]") == [
-            "case.child.given_name",
-            "case.location.district",
-            "reason",
-        ]
+    served = ["case.child.given_name", "case.location.district", "reason"]
+    [read] = _events(db, action="referral.read", actor_id=world.partner.id)
+    assert read.case_id == world.case_id
+    assert read.actor_type == "client"
+    assert json.loads(read.fields or "[]") == served
+    # The list is one event naming each referral it served, with the same facts as a read.
     [listing] = _events(db, action="referral.list", actor_id=world.partner.id)
-    assert json.loads(listing.detail or "{}")["count"] == 1
+    detail = json.loads(listing.detail or "{}")
+    assert detail["count"] == 1
+    assert detail["served"] == [
+        {
+            "id": rid,
+            "case_id": str(world.case_id),
+            "status": "sent",
+            "view": "partner",
+            "fields": served,
+        }
+    ]
     # An action's answer discloses the view too, so it is recorded as a read as well.
     assert act(client, world, rid, "accept", "partner").status_code == 200
     reads = _events(db, action="referral.read", actor_id=world.partner.id)
