@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,14 +41,16 @@ def find_candidates(
     owner_column: Any,
     query: TokenSet,
     *,
-    population: int,
+    population: int | Callable[[], int],
     restrict: Sequence[ColumnElement[bool]] = (),
     join: Any = None,
     exclude: frozenset[uuid.UUID] = frozenset(),
     limit: int = MAX_CANDIDATES,
 ) -> list[Candidate]:
     """Records of `token_model` (owner id in `owner_column`) agreeing with `query`;
-    `population` is how many records there are (the base of the inverse frequency).
+    `population` is how many records there are (the base of the inverse frequency), or a
+    function that counts them: it is then only called when some token agrees, so a query that
+    meets no record (a new case while no open enquiry shares a name part) costs one query.
 
     Two queries, both aggregated by the database: the frequency of each of the query's tokens
     (a few dozen rows), then per record the evidence (per agreeing field and kind the weight of
@@ -80,7 +82,7 @@ def find_candidates(
     ).all()
     if not counts:
         return []
-    total = max(population, 1)
+    total = max(population if isinstance(population, int) else population(), 1)
     weight = case(
         *[
             (

@@ -209,17 +209,23 @@ def match_case(
         )
     )
     open_statuses = sorted(status.value for status in OPEN_STATUSES)
-    population = session.scalar(
-        select(func.count())
-        .select_from(TracingRequest)
-        .where(TracingRequest.status.in_(open_statuses))
-    )
+
+    def population() -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(TracingRequest)
+                .where(TracingRequest.status.in_(open_statuses))
+            )
+            or 0
+        )
+
     candidates = find_candidates(
         session,
         TracingRequestToken,
         TracingRequestToken.request_id,
         tokens,
-        population=int(population or 0),
+        population=population,
         join=TracingRequest,
         restrict=[TracingRequest.status.in_(open_statuses)],
         exclude=decided,
