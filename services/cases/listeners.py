@@ -8,6 +8,7 @@ path that writes a case (API, CLI, benchmarks, tests) without anyone having to w
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,15 +25,19 @@ ChildListener = Callable[[Session, Keyring, Settings, Case, Mapping[str, Any], b
 LISTENERS: tuple[str, ...] = ("services.tracing.indexing:index_case",)
 """Keep the case's tracing tokens current and match it against open tracing requests."""
 
-_resolved: list[ChildListener] = []
 
-
-def _listeners() -> list[ChildListener]:
-    if not _resolved:
-        for name in LISTENERS:
-            module, _, function = name.partition(":")
-            _resolved.append(getattr(importlib.import_module(module), function))
-    return _resolved
+@functools.cache
+def _listeners() -> tuple[ChildListener, ...]:
+    """The listeners, resolved on first use. Built whole and then cached: concurrent first
+    calls may each resolve them, but every caller gets the complete tuple once. (Appending to
+    a shared list, as this once did, let two requests arriving together on a fresh worker
+    register the tracing indexer twice, so that every later intake on that worker wrote its
+    tokens twice and failed.)"""
+    resolved = []
+    for name in LISTENERS:
+        module, _, function = name.partition(":")
+        resolved.append(getattr(importlib.import_module(module), function))
+    return tuple(resolved)
 
 
 def child_changed(
