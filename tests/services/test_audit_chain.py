@@ -35,7 +35,7 @@ from services.audit.chain import (
 from services.audit.checkpoints import Checkpointer
 from services.audit.context import RequestMeta, request_scope
 from services.audit.enums import AuditOutcome
-from services.audit.verify import VerifyReport, verify_log
+from services.audit.verify import DEFAULT_BATCH, VerifyReport, verify_log
 from services.config import Settings
 from services.crypto import Keyring, init_keyring
 from services.identity.enums import PrincipalKind
@@ -311,6 +311,50 @@ def test_a_deleted_row_with_the_rest_renumbered_and_rehashed_is_caught(
         report = verify(db, settings, keyring)
     # Seq 12 now holds what was 13: its checkpoint disagrees; the one at 5 still matched.
     assert (report.valid, report.first_invalid_seq) == (False, 6)
+
+
+def _tamper_middle(db: Session, how: str) -> None:
+    if how == "changed":
+        db.execute(update(TABLE).where(TABLE.c.seq == 41).values(outcome="denied"))
+    elif how == "deleted":
+        db.execute(delete(TABLE).where(TABLE.c.seq == 41))
+    elif how == "swapped":
+        first, second = row(db, 41), row(db, 42)
+        for seq, values in ((41, second), (42, first)):
+            db.execute(
+                update(TABLE)
+                .where(TABLE.c.seq == seq)
+                .values({k: v for k, v in values.items() if k != "seq"})
+            )
+    elif how == "relinked":
+        db.execute(update(TABLE).where(TABLE.c.seq == 41).values(prev_hash=row(db, 39)["hash"]))
+    else:  # rewritten and re-hashed from the middle: only the checkpoint at 60 can tell
+        db.execute(update(TABLE).where(TABLE.c.seq == 41).values(action="case.list"))
+        rehash_from(db, 41)
+
+
+@pytest.mark.parametrize("how", ["changed", "deleted", "swapped", "relinked", "rehashed"])
+def test_tampering_in_the_middle_of_a_large_batch_is_reported_as_row_by_row(
+    db: Session, settings: Settings, keyring: Keyring, checkpointer: Checkpointer, how: str
+) -> None:
+    """Verify checks a whole batch at once and goes row by row only when the batch holds a
+    finding: a tampered row deep inside one batch (the default size, the whole chain here) must
+    give the same report as batches of one row."""
+    append(db, 80, per_commit=20)
+    for seq in (20, 60):
+        checkpointer.write(seq, row(db, seq)["hash"])
+    with as_dba(db):
+        _tamper_middle(db, how)
+        reports = [
+            verify_log(db.connection(), settings, keyring, batch_size=size)
+            for size in (1, 7, 40, DEFAULT_BATCH)
+        ]
+    expected = {"changed": 41, "deleted": 41, "swapped": 41, "relinked": 41, "rehashed": 21}
+    for report in reports:
+        assert report == reports[0]
+        assert (report.valid, report.first_invalid_seq) == (False, expected[how]), report.reason
+    for size in (1, 40, DEFAULT_BATCH):
+        assert verify_log(db.connection(), settings, keyring, batch_size=size).valid
 
 
 # --- checkpoints that are themselves tampered with ----------------------------------------
