@@ -78,6 +78,8 @@ ALL = (*HTTP, "sqlite", "audit", "verify", "crypto", "shipped", "keyring")
 KIND_LABELS = {"namesakes": "intake, namesakes"}
 OPEN_LOOP_FRACTION = 0.5
 """The open-loop rate: this share of the slower side's median closed-loop throughput."""
+VERIFY_TARGET = 0.8
+"""Audit verify events/s over the bare read-rows-and-sha256 loop's (`micro.audit_verify`)."""
 
 HAVEN_SOURCES = [
     "migrations/versions",
@@ -785,21 +787,25 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         pure = statistics.median(r["bare_hash_only_events_per_s"] for r in runs)
         read_hash = statistics.median(r["bare_read_hash_events_per_s"] for r in runs)
         valid = all(r["valid"] for r in runs)
+        # The target is against reading the same rows and hashing the same bytes: what any
+        # verifier must do. Hashing bytes already in memory leaves out reading and encoding the
+        # rows (over nine tenths of the time), so no verifier of a database comes near it: it is
+        # reported, as a bound, without a target.
         add(
-            f"audit verify events/s ({verify['events']:,} events) vs bare sha256 loop",
-            _fmt(h),
-            _fmt(pure),
-            h / pure,
-            "≥ 0.5" + ("" if valid else " — CHAIN INVALID"),
-            h / pure >= 0.5 and valid,
-        )
-        add(
-            "audit verify vs bare read-rows-and-sha256 loop",
+            f"audit verify events/s ({verify['events']:,} events) vs bare read-rows-and-sha256",
             _fmt(h),
             _fmt(read_hash),
             h / read_hash,
-            "≥ 0.5",
-            h / read_hash >= 0.5 and valid,
+            f"≥ {VERIFY_TARGET}" + ("" if valid else " — CHAIN INVALID"),
+            h / read_hash >= VERIFY_TARGET and valid,
+        )
+        add(
+            "audit verify vs sha256 over rows already in memory",
+            _fmt(h),
+            _fmt(pure),
+            h / pure,
+            "(report)",
+            None,
         )
     crypto = results.get("crypto")
     if crypto:
