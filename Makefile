@@ -109,10 +109,10 @@ upgrade: | $(UV) ## move every pin in uv.lock to the newest version pyproject.to
 migration-checksums: install ## record the checksum of a newly added migration revision
 	$(PY) -m migrations.checksums
 
-bench: install ## ratios against a plaintext baseline (~7.5 min, local PostgreSQL)
+bench: install ## ratios against a plaintext baseline (~17 min on 2 cores, local PostgreSQL)
 	$(PY) -m bench --profile bench
 
-bench-full: install ## the long benchmark: 100,000 cases, 1,000,000 audit events
+bench-full: install ## the long benchmark: 100,000 cases, 1,000,000 audit events (~45 min)
 	$(PY) -m bench --profile bench-full
 
 faults: install ## fault experiments on a private PostgreSQL and SQLite (~10-16 min; docs/resilience.md)
